@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-landlock",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Landlock", targets: ["Landlock"]),
+        .library(name: "LandlockSupervisor", targets: ["LandlockSupervisor"]),
+        .executable(name: "landlock-exec", targets: ["landlock-exec"]),
+        .executable(name: "landlock-probe", targets: ["landlock-probe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // The C shim: vendored UAPI, fixed-arity syscall wrappers, the post-fork child.
+        // Not API: imported with `internal import` only.
+        .target(name: "CLandlock"),
+        // The kernel API: rights, rules, rulesets, compatibility, status, errors.
+        .target(
+            name: "Landlock",
+            dependencies: ["CLandlock", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strictSettings),
+        // User-space enforcement of the ABI 10 UDP rights on older kernels (seccomp user
+        // notification), and the API that starts sandboxed child processes.
+        .target(
+            name: "LandlockSupervisor", dependencies: ["Landlock", "CLandlock"],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "landlock-exec",
+            dependencies: [
+                "Landlock", "LandlockSupervisor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings),
+        // Runs one row of the network conformance table (Conformance/) under a policy.
+        .executableTarget(
+            name: "landlock-probe", dependencies: ["Landlock", "LandlockSupervisor", "CLandlock"],
+            swiftSettings: strictSettings),
+        .target(name: "LandlockTestSupport", dependencies: ["Landlock"], swiftSettings: strictSettings),
+        .testTarget(name: "LandlockTests", dependencies: ["Landlock"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "LandlockKernelTests", dependencies: ["Landlock", "LandlockTestSupport", "CLandlock"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: ["LandlockSupervisor", "Landlock", "LandlockTestSupport", "CLandlock"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SandboxCLITests", dependencies: ["LandlockTestSupport"], swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,1 @@
+print("landlock-exec: not built yet")

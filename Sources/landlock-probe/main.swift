@@ -1,0 +1,1 @@
+print("landlock-probe: not built yet")
