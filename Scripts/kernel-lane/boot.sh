@@ -30,6 +30,7 @@
 #   --log FILE            also write the console output (CR stripped) to FILE
 #   --kernel-messages     do not pass `quiet` (show the kernel's boot messages)
 # Environment: LANE_QEMU_ACCEL (default tcg), LANE_QEMU_EXTRA (extra qemu arguments),
+#   LANE_QEMU_BIOS (firmware; default qboot.rom when installed, else QEMU's default),
 #   LANE_KEEP_INITRAMFS=FILE (keep a copy of the generated initramfs).
 #
 # Exit status: the guest command's status; 124 on timeout; 125 when the guest never
@@ -270,12 +271,20 @@ qemu=(
     -nographic -no-reboot -nodefaults -serial stdio
     -kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline"
 )
+# qboot (from qemu-system-data) starts a -kernel boot faster than SeaBIOS and prints
+# nothing on the serial line; LANE_QEMU_BIOS=FILE picks another firmware, "" the default.
+bios="${LANE_QEMU_BIOS-auto}"
+if [ "$bios" = auto ]; then
+    bios=""
+    [ ! -f /usr/share/qemu/qboot.rom ] || bios=qboot.rom
+fi
+[ -z "$bios" ] || qemu+=(-bios "$bios")
 # shellcheck disable=SC2206 # intentional word splitting of extra arguments
 [ -z "${LANE_QEMU_EXTRA:-}" ] || qemu+=(${LANE_QEMU_EXTRA})
 
 set +e
 timeout --kill-after=10 "$timeout_secs" "${qemu[@]}" </dev/null 2>"$work/qemu.err" |
-    sed -u 's/\r$//' | tee "$console_log"
+    sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | tee "$console_log"
 rcs=("${PIPESTATUS[@]}")
 set -e
 [ -z "$log_file" ] || cp "$console_log" "$log_file"

@@ -84,10 +84,11 @@ done
 # Prints "URI<TAB>SIGNED-BY" for each enabled 'deb' source with component 'main',
 # the main archive (suite without '-security'/'-updates'/'/updates', URI without
 # 'security') first. SIGNED-BY is a file path or empty.
+apt_etc="${LANDLOCK_APT_ETC:-/etc/apt}" # overridable for testing the parser
 list_sources() {
     local f
     {
-        for f in /etc/apt/sources.list.d/*.sources; do
+        for f in "$apt_etc"/sources.list.d/*.sources; do
             [ -f "$f" ] || continue
             # deb822: paragraphs separated by blank lines; continuation lines start
             # with a space. Embedded (inline) keys in Signed-By are skipped: only a
@@ -118,7 +119,7 @@ list_sources() {
                 END { flush() }
             ' "$f"
         done
-        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        for f in "$apt_etc/sources.list" "$apt_etc"/sources.list.d/*.list; do
             [ -f "$f" ] || continue
             # one-line format: deb [opt=val ...] URI SUITE COMPONENT...
             awk '
@@ -151,7 +152,7 @@ mirror="${LANDLOCK_KERNEL_MIRROR:-}"
 keyring="${LANDLOCK_KERNEL_KEYRING:-}"
 if [ -z "$mirror" ]; then
     first="$(list_sources | head -n 1 || true)"
-    [ -n "$first" ] || die "no enabled 'deb ... main' source found under /etc/apt; set LANDLOCK_KERNEL_MIRROR=<Debian archive URI> (and LANDLOCK_KERNEL_KEYRING=<keyring file>)"
+    [ -n "$first" ] || die "no enabled 'deb ... main' source found under $apt_etc; set LANDLOCK_KERNEL_MIRROR=<Debian archive URI> (and LANDLOCK_KERNEL_KEYRING=<keyring file>)"
     mirror="${first%%$'\t'*}"
     if [ -z "$keyring" ]; then
         keyring="${first#*$'\t'}"

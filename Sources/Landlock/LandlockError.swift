@@ -79,8 +79,9 @@ public struct LandlockError: Error, Sendable, Hashable, CustomStringConvertible 
         return "\(message): \(errno.sentence) (\(errno.symbol))"
     }
 
+    /// An errno that only a bug of this library can cause (EINVAL on flags it computed, EBADF
+    /// on its own descriptor...). Reported, never hidden, so that users can file it.
     static func bug(_ operation: String, errno: Errno) -> LandlockError {
-        assertionFailure("unexpected \(errno.symbol) from \(operation)")
         return LandlockError(
             .internalInconsistency,
             "Failed to \(operation): the kernel rejected arguments this library computed (\(errno.symbol)). "

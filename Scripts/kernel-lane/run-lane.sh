@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# run-lane.sh [--kernels "NAME..."] [--payload PATH]... [--guest-script FILE]
+#             [--timeout SECS] [--quiet]
+#
+# Kernel lane: boot each Debian kernel of the matrix under QEMU (boot.sh) and run the
+# guest test script in it; print per kernel the kernel release, the Landlock ABI seen,
+# a summary and the wall time, then the total. Exit non-zero if any kernel's run
+# fails or reports an ABI other than the expected one.
+#
+# Why: conventions F.7 — besides the machine's own kernel, the library must be tested
+# against Landlock ABI 10 (UDP rights), 6, 2 and a kernel where Landlock is not
+# enabled. The matrix:
+#
+#   name                  suite     kernel command line                          ABI
+#   sid                   sid       (default)                                    10
+#   trixie                trixie    (default)                                     6
+#   bookworm              bookworm  lsm=landlock,lockdown,yama,integrity,apparmor 2
+#   bookworm-nolandlock   bookworm  lsm=lockdown,yama,integrity,apparmor          0
+#
+# Payload (plug-in points; all end up in /payload in the guest, which is on PATH):
+#   * the lane's static C smoke test (smoke/landlock-smoke.c, built here with gcc);
+#   * the guest script: guest-tests.sh beside this file, or --guest-script FILE /
+#     LANE_GUEST_SCRIPT=FILE; it runs as `sh /payload/guest-tests.sh` with
+#     LANE_KERNEL, LANE_EXPECTED_ABI and LANDLOCK_TEST_ABI set;
+#   * files or directories named with --payload PATH (repeatable) or in
+#     LANE_PAYLOAD="PATH ..." (whitespace-separated; relative paths are taken from the
+#     repository root). Each is copied under its base name; the shared libraries of
+#     every ELF file are added by boot.sh.
+# Other environment: LANE_KERNELS (same as --kernels), LANE_TIMEOUT (per boot, default
+#   600 s), LANDLOCK_KERNEL_CACHE (kernel cache, see fetch-kernel.sh).
+set -euo pipefail
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$script_dir/../.." && pwd)"
+
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+die() {
+    echo "run-lane: error: $*" >&2
+    exit 2
+}
+
+# name | suite | extra kernel command line | expected ABI
+matrix=(
+    "sid|sid||10"
+    "trixie|trixie||6"
+    "bookworm|bookworm|lsm=landlock,lockdown,yama,integrity,apparmor|2"
+    "bookworm-nolandlock|bookworm|lsm=lockdown,yama,integrity,apparmor|0"
+)
+
+kernels="${LANE_KERNELS:-}"
+guest_script="${LANE_GUEST_SCRIPT:-$script_dir/guest-tests.sh}"
+timeout_secs="${LANE_TIMEOUT:-600}"
+quiet=""
+payload_items=()
+# shellcheck disable=SC2206 # whitespace-separated list by design
+[ -z "${LANE_PAYLOAD:-}" ] || payload_items=(${LANE_PAYLOAD})
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --kernels) kernels="${2:?}"; shift 2 ;;
+    --payload) payload_items+=("${2:?}"); shift 2 ;;
+    --guest-script) guest_script="${2:?}"; shift 2 ;;
+    --timeout) timeout_secs="${2:?}"; shift 2 ;;
+    --quiet) quiet=1; shift ;;
+    -h | --help) usage ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+lane_start="$(now)"
+"$script_dir/ensure-tools.sh" || die "missing tools (see above)"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/kernel-lane.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# --- payload ------------------------------------------------------------------------
+payload="$work/payload"
+mkdir -p "$payload"
+gcc -static -O2 -Wall -Wextra -o "$payload/landlock-smoke" "$script_dir/smoke/landlock-smoke.c" ||
+    die "building the smoke test failed (gcc -static needs libc6-dev)"
+[ -f "$guest_script" ] || die "guest script '$guest_script' not found"
+cp "$guest_script" "$payload/guest-tests.sh"
+for item in ${payload_items[@]+"${payload_items[@]}"}; do
+    case "$item" in /*) src="$item" ;; *) src="$repo_root/$item" ;; esac
+    [ -e "$src" ] || die "payload item '$item' not found"
+    cp -RL "$src" "$payload/"
+done
+
+# --- the matrix -----------------------------------------------------------------------
+selected=()
+for row in "${matrix[@]}"; do
+    name="${row%%|*}"
+    if [ -z "$kernels" ] || [[ " $kernels " == *" $name "* ]]; then selected+=("$row"); fi
+done
+[ ${#selected[@]} -gt 0 ] || die "no kernel of the matrix matches '$kernels'"
+
+summary=()
+n_ok=0
+n_failed=0
+for row in "${selected[@]}"; do
+    IFS='|' read -r name suite append expected <<<"$row"
+    echo "==== [$name] Debian $suite kernel${append:+ ($append)}, expecting Landlock ABI $expected"
+    t0="$(now)"
+    verdict=OK
+    reason=""
+    release="?"
+    abi="?"
+    errata="?"
+    counts="no results"
+    if ! vmlinuz="$("$script_dir/fetch-kernel.sh" "$suite")"; then
+        verdict=FAIL
+        reason="kernel download failed"
+    else
+        t_boot="$(now)"
+        log="$work/$name.log"
+        set +e
+        if [ -n "$quiet" ]; then
+            "$script_dir/boot.sh" --kernel "$vmlinuz" --append "$append" \
+                --timeout "$timeout_secs" --payload "$payload" --log "$log" \
+                --env "LANE_KERNEL=$name" --env "LANE_EXPECTED_ABI=$expected" \
+                --env "LANDLOCK_TEST_ABI=$expected" \
+                -- /bin/sh /payload/guest-tests.sh >/dev/null
+            rc=$?
+        else
+            "$script_dir/boot.sh" --kernel "$vmlinuz" --append "$append" \
+                --timeout "$timeout_secs" --payload "$payload" --log "$log" \
+                --env "LANE_KERNEL=$name" --env "LANE_EXPECTED_ABI=$expected" \
+                --env "LANDLOCK_TEST_ABI=$expected" \
+                -- /bin/sh /payload/guest-tests.sh | sed -u "s/^/[$name] /"
+            rc=${PIPESTATUS[0]}
+        fi
+        set -e
+        boot_time="$(elapsed "$t_boot" "$(now)")"
+        if [ -f "$log" ]; then
+            release="$(sed -n 's/^.*KERNEL-LANE-BOOTED \([^ ]*\).*$/\1/p' "$log" | head -n 1)"
+            abi="$(sed -n 's/^KERNEL-LANE-ABI \([0-9-]*\).*$/\1/p' "$log" | head -n 1)"
+            errata="$(sed -n 's/^KERNEL-LANE-ERRATA \([^ ]*\).*$/\1/p' "$log" | head -n 1)"
+            p="$(grep -c '^KERNEL-LANE-RESULT PASS' "$log" || true)"
+            f="$(grep -c '^KERNEL-LANE-RESULT FAIL' "$log" || true)"
+            s="$(grep -c '^KERNEL-LANE-RESULT SKIP' "$log" || true)"
+            counts="checks: $p pass, $f fail, $s skip"
+            [ -n "$release" ] || release="?"
+            [ -n "$abi" ] || abi="?"
+            [ -n "$errata" ] || errata="?"
+        fi
+        if [ "$rc" -ne 0 ]; then
+            verdict=FAIL
+            case "$rc" in
+            124) reason="timed out after ${timeout_secs}s" ;;
+            125) reason="guest never reported an exit status" ;;
+            *) reason="guest script exited with $rc" ;;
+            esac
+        fi
+        if [ "$abi" != "$expected" ]; then
+            verdict=FAIL
+            reason="${reason:+$reason; }ABI $abi seen, $expected expected"
+        fi
+    fi
+    total_time="$(elapsed "$t0" "$(now)")"
+    line="[$name] kernel $release | ABI $abi (expected $expected) | errata $errata | $counts | boot ${boot_time:-?} s, total $total_time s | $verdict${reason:+ ($reason)}"
+    echo "==== $line"
+    summary+=("$line")
+    if [ "$verdict" = OK ]; then n_ok=$((n_ok + 1)); else n_failed=$((n_failed + 1)); fi
+    unset boot_time
+done
+
+echo
+echo "==== kernel lane summary"
+for line in "${summary[@]}"; do echo "  $line"; done
+echo "  total wall time: $(elapsed "$lane_start" "$(now)") s"
+echo "kernel-lane: $n_ok passed, $n_failed failed"
+[ "$n_failed" -eq 0 ]
