@@ -10,6 +10,7 @@
 # runs first only in that case, so a machine that already has them needs no network.
 # Needs root (or sudo) when an install is needed.
 set -euo pipefail
+trap 'echo "ensure-tools.sh: command failed (status $?) at line $LINENO" >&2' ERR
 
 log() { echo "ensure-tools: $*" >&2; }
 

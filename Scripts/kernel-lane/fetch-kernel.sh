@@ -28,6 +28,7 @@
 # Works as root on a fresh Debian machine (apt-get and dpkg-deb are all it needs); it
 # runs `apt-get update` only for its private lists.
 set -euo pipefail
+trap 'echo "fetch-kernel.sh: command failed (status $?) at line $LINENO" >&2' ERR
 
 usage() {
     echo "usage: $0 SUITE [--refresh]   (SUITE: sid | trixie | bookworm)" >&2
@@ -151,7 +152,7 @@ list_sources() {
 mirror="${LANDLOCK_KERNEL_MIRROR:-}"
 keyring="${LANDLOCK_KERNEL_KEYRING:-}"
 if [ -z "$mirror" ]; then
-    first="$(list_sources | head -n 1 || true)"
+    first="$(list_sources | awk 'NR == 1' || true)"
     [ -n "$first" ] || die "no enabled 'deb ... main' source found under $apt_etc; set LANDLOCK_KERNEL_MIRROR=<Debian archive URI> (and LANDLOCK_KERNEL_KEYRING=<keyring file>)"
     mirror="${first%%$'\t'*}"
     if [ -z "$keyring" ]; then
@@ -166,6 +167,7 @@ fi
 
 # --- private apt state ----------------------------------------------------------------
 work="$(mktemp -d "${TMPDIR:-/tmp}/kernel-lane-apt.XXXXXX")"
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts" "$work/prefs" "$work/dl"
@@ -207,7 +209,7 @@ if ! apt-get "${apt_opts[@]}" -q update >"$work/update.log" 2>&1 ||
 fi
 
 image_pkg="$(apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n 1)"
+    sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | awk 'NR == 1')"
 [ -n "$image_pkg" ] || die "could not resolve linux-image-cloud-amd64 in '$suite'"
 abiname="${image_pkg#linux-image-}"
 abiname="${abiname%-cloud-amd64}"
@@ -234,7 +236,7 @@ for pkg in "${candidates[@]}"; do
     }
     deb="$(ls "$work"/dl/*.deb)"
     member="$(dpkg-deb -c "$deb" | awk '{print $NF}' |
-        grep -E '(^|/)(boot/vmlinuz-[^/]+|(usr/)?lib/modules/[^/]+/vmlinuz)$' | head -n 1 || true)"
+        grep -E '(^|/)(boot/vmlinuz-[^/]+|(usr/)?lib/modules/[^/]+/vmlinuz)$' | awk 'NR == 1' || true)"
     if [ -n "$member" ]; then
         found="$pkg"
         break

@@ -29,6 +29,7 @@
 # Other environment: LANE_KERNELS (same as --kernels), LANE_TIMEOUT (per boot, default
 #   600 s), LANDLOCK_KERNEL_CACHE (kernel cache, see fetch-kernel.sh).
 set -euo pipefail
+trap 'echo "run-lane.sh: command failed (status $?) at line $LINENO" >&2' ERR
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/../.." && pwd)"
@@ -119,6 +120,7 @@ for row in "${selected[@]}"; do
         t_boot="$(now)"
         log="$work/$name.log"
         set +e
+        trap - ERR # the status is examined below
         if [ -n "$quiet" ]; then
             "$script_dir/boot.sh" --kernel "$vmlinuz" --append "$append" \
                 --timeout "$timeout_secs" --payload "$payload" --log "$log" \
@@ -135,11 +137,12 @@ for row in "${selected[@]}"; do
             rc=${PIPESTATUS[0]}
         fi
         set -e
+        trap 'echo "run-lane.sh: command failed (status $?) at line $LINENO" >&2' ERR
         boot_time="$(elapsed "$t_boot" "$(now)")"
         if [ -f "$log" ]; then
-            release="$(sed -n 's/^.*KERNEL-LANE-BOOTED \([^ ]*\).*$/\1/p' "$log" | head -n 1)"
-            abi="$(sed -n 's/^KERNEL-LANE-ABI \([0-9-]*\).*$/\1/p' "$log" | head -n 1)"
-            errata="$(sed -n 's/^KERNEL-LANE-ERRATA \([^ ]*\).*$/\1/p' "$log" | head -n 1)"
+            release="$(sed -n 's/^.*KERNEL-LANE-BOOTED \([^ ]*\).*$/\1/p' "$log" | awk 'NR == 1')"
+            abi="$(sed -n 's/^KERNEL-LANE-ABI \([0-9-]*\).*$/\1/p' "$log" | awk 'NR == 1')"
+            errata="$(sed -n 's/^KERNEL-LANE-ERRATA \([^ ]*\).*$/\1/p' "$log" | awk 'NR == 1')"
             p="$(grep -c '^KERNEL-LANE-RESULT PASS' "$log" || true)"
             f="$(grep -c '^KERNEL-LANE-RESULT FAIL' "$log" || true)"
             s="$(grep -c '^KERNEL-LANE-RESULT SKIP' "$log" || true)"
@@ -174,4 +177,4 @@ echo "==== kernel lane summary"
 for line in "${summary[@]}"; do echo "  $line"; done
 echo "  total wall time: $(elapsed "$lane_start" "$(now)") s"
 echo "kernel-lane: $n_ok passed, $n_failed failed"
-[ "$n_failed" -eq 0 ]
+if [ "$n_failed" -ne 0 ]; then exit 1; fi

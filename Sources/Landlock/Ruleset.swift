@@ -158,6 +158,30 @@ public struct Ruleset: Sendable, Hashable {
         }
     }
 
+    // MARK: For LandlockSupervisor (package access only)
+
+    /// The handled network rights by compatibility level. Lets the UDP supervisor tell a
+    /// strict (hard requirement) UDP request from a best-effort one.
+    package var handledNetworkLevels: [CompatibilityLevel: NetworkAccess] { handledNetworkByLevel }
+
+    /// This ruleset without the given network rights: removed from every handled level, from
+    /// the quiet mask and from the rules (a rule left with no right is dropped). Used to hand
+    /// the kernel the part of a policy it enforces when the supervisor enforces the rest.
+    package func removingNetworkAccess(_ access: NetworkAccess) -> Ruleset {
+        var copy = self
+        for (level, handled) in copy.handledNetworkByLevel {
+            let kept = handled.subtracting(access)
+            copy.handledNetworkByLevel[level] = kept.isEmpty ? nil : kept
+        }
+        copy.quietNetwork.subtract(access)
+        copy.rules = copy.rules.compactMap { rule in
+            guard case .netPort(var port, let level) = rule, !port.access.isDisjoint(with: access) else { return rule }
+            port.access.subtract(access)
+            return port.access.isEmpty ? nil : .netPort(port, level)
+        }
+        return copy
+    }
+
     // MARK: Creating
 
     /// Degrades the ruleset for the running kernel, opens the rules' paths and creates the

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#define _GNU_SOURCE
+#include "clandlock_supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(struct clandlock_seccomp_notif) == sizeof(struct seccomp_notif), "vendored seccomp_notif");
+_Static_assert(sizeof(struct clandlock_seccomp_notif_resp) == sizeof(struct seccomp_notif_resp), "vendored resp");
+_Static_assert(sizeof(struct clandlock_sock_filter) == sizeof(struct sock_filter), "vendored sock_filter");
+
+// The ioctl numbers, computed from the vendored struct sizes so the host headers only
+// serve as a cross-check.
+#define CL_IOWR(nr, size) _IOC(_IOC_READ | _IOC_WRITE, '!', (nr), (size))
+#define CL_IOW(nr, size) _IOC(_IOC_WRITE, '!', (nr), (size))
+const unsigned long clandlock_seccomp_ioctl_notif_recv = CL_IOWR(0, sizeof(struct clandlock_seccomp_notif));
+const unsigned long clandlock_seccomp_ioctl_notif_send = CL_IOWR(1, sizeof(struct clandlock_seccomp_notif_resp));
+const unsigned long clandlock_seccomp_ioctl_notif_id_valid = CL_IOW(2, sizeof(uint64_t));
+const unsigned long clandlock_seccomp_ioctl_notif_set_flags = CL_IOW(4, sizeof(uint64_t));
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
+
+int clandlock_seccomp(unsigned int operation, unsigned int flags, void *args) {
+    return (int)syscall(__NR_seccomp, operation, flags, args);
+}
+
+int clandlock_seccomp_install(unsigned int flags, const struct clandlock_sock_filter *filter, unsigned short count) {
+    struct sock_fprog program = {.len = count, .filter = (struct sock_filter *)filter};
+    return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
+}
+
+int clandlock_ioctl(int fd, unsigned long request, void *argument) {
+    return ioctl(fd, request, argument);
+}
+
+int clandlock_pidfd_open(pid_t pid, unsigned int flags) {
+    return (int)syscall(__NR_pidfd_open, pid, flags);
+}
+
+int clandlock_pidfd_getfd(int pidfd, int targetfd, unsigned int flags) {
+    return (int)syscall(__NR_pidfd_getfd, pidfd, targetfd, flags);
+}
+
+int clandlock_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(__NR_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int clandlock_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
+int clandlock_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
+int clandlock_unshare_fs(void) { return unshare(CLONE_FS); }
+int clandlock_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+long clandlock_syscall_number(const char *name) {
+    static const struct { const char *name; long nr; } table[] = {
+        {"connect", __NR_connect}, {"bind", __NR_bind}, {"sendto", __NR_sendto},
+        {"sendmsg", __NR_sendmsg}, {"sendmmsg", __NR_sendmmsg},
+#ifdef __NR_io_uring_setup
+        {"io_uring_setup", __NR_io_uring_setup}, {"io_uring_enter", __NR_io_uring_enter},
+        {"io_uring_register", __NR_io_uring_register},
+#endif
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i].name, name) == 0) return table[i].nr;
+    return -1;
+}
+
+uint32_t clandlock_audit_arch(void) {
+#if defined(__x86_64__)
+    return AUDIT_ARCH_X86_64;
+#else
+    return 0;  // The filter handles x86_64 only; elsewhere the supervisor reports itself unavailable.
+#endif
+}
+
+#include <signal.h>
+#include <sys/uio.h>
+#include <pthread.h>
+
+long clandlock_read_memory(pid_t pid, uint64_t remote, void *local, size_t length) {
+    struct iovec l = {.iov_base = local, .iov_len = length};
+    struct iovec r = {.iov_base = (void *)(uintptr_t)remote, .iov_len = length};
+    return (long)process_vm_readv(pid, &l, 1, &r, 1, 0);
+}
+
+long clandlock_write_memory(pid_t pid, uint64_t remote, const void *local, size_t length) {
+    struct iovec l = {.iov_base = (void *)local, .iov_len = length};
+    struct iovec r = {.iov_base = (void *)(uintptr_t)remote, .iov_len = length};
+    return (long)process_vm_writev(pid, &l, 1, &r, 1, 0);
+}
+
+int clandlock_block_all_signals(void) {
+    sigset_t all;
+    sigfillset(&all);
+    return pthread_sigmask(SIG_BLOCK, &all, NULL);
+}

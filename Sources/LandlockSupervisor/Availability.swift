@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+internal import CLandlock
+import SystemPackage
+import Landlock
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether the UDP supervisor can run on this machine, in this process.
+public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible {
+    case available
+    case unavailable(reason: String)
+
+    /// Probed once per process: the architecture, seccomp user notification
+    /// (`SECCOMP_GET_NOTIF_SIZES`), `pidfd_open`, `pidfd_getfd` (which container profiles may
+    /// block), and whether a listener can be installed (a throwaway child tries; `EBUSY` means
+    /// an outer listener: an outer sandbox, a container runtime, WSL).
+    public static let current: SupervisorAvailability = probe()
+
+    public var description: String {
+        switch self {
+        case .available: "available"
+        case .unavailable(let reason): "unavailable: \(reason)"
+        }
+    }
+
+    static func probe() -> SupervisorAvailability {
+        func text(_ error: Int32) -> String { "\(Errno(rawValue: error).sentence) (\(Errno(rawValue: error).symbol))" }
+        guard SeccompFilter.program() != nil else {
+            return .unavailable(reason: "the supervisor's seccomp filter supports x86_64 only")
+        }
+        var sizes = clandlock_seccomp_notif_sizes()
+        guard clandlock_seccomp(UInt32(CLANDLOCK_SECCOMP_GET_NOTIF_SIZES), 0, &sizes) == 0 else {
+            return .unavailable(reason: "seccomp user notification is not available: \(text(errno))")
+        }
+        let pidfd = clandlock_pidfd_open(getpid(), 0)
+        guard pidfd >= 0 else { return .unavailable(reason: "pidfd_open is not available: \(text(errno))") }
+        defer { close(pidfd) }
+        let copy = clandlock_pidfd_getfd(pidfd, pidfd, 0)
+        guard copy >= 0 else {
+            return .unavailable(reason: "pidfd_getfd is not available (a seccomp profile may block it): \(text(errno))")
+        }
+        close(copy)
+        // A throwaway child installs an allow-all filter with a new listener.
+        var plan = SpawnPlan(path: "/", argv: ["probe"], envp: [])
+        plan.filter = [clandlock_sock_filter(code: SeccompFilter.returnConstant, jt: 0, jf: 0, k: SeccompFilter.allow)]
+        plan.filterFlags = CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER
+        do throws(SeccompError) {
+            let result = try spawn(plan)
+            if let listener = result.listener { close(listener) }
+            var status: Int32 = 0
+            while waitpid(result.pid, &status, 0) < 0 && errno == EINTR {}
+            return .available
+        } catch {
+            if error.stage == Int32(CLANDLOCK_SPAWN_STAGE_EXEC) { return .available }
+            if error.underlyingError == .resourceBusy {
+                return .unavailable(
+                    reason: "a seccomp listener is already installed for this process (an outer sandbox, a container runtime or WSL), and listeners do not stack (EBUSY)")
+            }
+            if error.underlyingError == .permissionDenied || error.underlyingError == .notPermitted {
+                return .unavailable(reason: "installing a seccomp filter is not permitted: \(error)")
+            }
+            return .unavailable(reason: "the probe child failed: \(error)")
+        }
+    }
+}

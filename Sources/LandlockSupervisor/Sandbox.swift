@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: Apache-2.0
+internal import CLandlock
+public import Landlock
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who enforces the UDP rights (``NetworkAccess/bindUDP``, ``NetworkAccess/connectSendUDP``).
+public enum UDPEnforcement: Sendable, Hashable {
+    /// The kernel when it provides Landlock ABI 10 (Linux 7.2), the supervisor otherwise.
+    case automatic
+    /// The supervisor, even on ABI 10 (for tests and comparisons).
+    case supervisor
+    /// Never the supervisor: on older kernels the compatibility engine drops the UDP rights
+    /// (best effort), enforces nothing (soft requirement) or fails (hard requirement).
+    case kernelOnly
+}
+
+/// How one UDP right is enforced.
+public enum UDPRightEnforcement: Sendable, Hashable, CustomStringConvertible {
+    /// The policy does not handle the right.
+    case notHandled
+    /// Landlock enforces it (ABI 10).
+    case kernel
+    /// The seccomp supervisor enforces it, with the kernel's semantics.
+    case supervisor
+    /// Nothing enforces it.
+    case notEnforced(reason: String)
+
+    public var description: String {
+        switch self {
+        case .notHandled: "not handled"
+        case .kernel: "enforced by the kernel"
+        case .supervisor: "enforced by the supervisor"
+        case .notEnforced(let reason): "not enforced: \(reason)"
+        }
+    }
+}
+
+/// What a sandbox will enforce: the kernel's part and the UDP rights.
+public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
+    /// The kernel's part (filesystem, TCP, scopes; UDP on ABI 10).
+    public var restriction: RestrictionStatus
+    public var bindUDP: UDPRightEnforcement
+    public var connectSendUDP: UDPRightEnforcement
+
+    /// Whether a supervisor process (thread) and a seccomp filter are needed.
+    public var usesSupervisor: Bool { bindUDP == .supervisor || connectSendUDP == .supervisor }
+
+    /// E.g. `fully enforced at ABI 7; all threads; no_new_privs; net.bind_udp: enforced by the
+    /// supervisor; net.connect_send_udp: enforced by the supervisor`.
+    public var description: String {
+        var parts = [restriction.description]
+        if bindUDP != .notHandled { parts.append("net.bind_udp: \(bindUDP)") }
+        if connectSendUDP != .notHandled { parts.append("net.connect_send_udp: \(connectSendUDP)") }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// How a sandboxed process ended.
+public enum TerminationStatus: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        }
+    }
+}
+
+/// A program to run in a sandbox.
+///
+/// ```swift
+/// var command = SandboxedCommand(
+///     executable: "/usr/bin/dig", arguments: ["@192.0.2.53", "example.org"],
+///     ruleset: try Ruleset()
+///         .handling(NetworkAccess.all(in: .v10))
+///         .adding(NetPort([.connectSendUDP], port: 53))
+///         .adding(NetPort([.bindUDP], port: 0)))
+/// let prepared = try command.prepare()
+/// print(prepared.status)   // ...; net.connect_send_udp: enforced by the supervisor
+/// let process = try prepared.spawn()
+/// let status = process.wait()
+/// ```
+///
+/// The child is single-threaded between fork and exec, so every thread of the program is
+/// restricted whatever the ABI (``RestrictSelfFlags/allThreads`` always holds).
+public struct SandboxedCommand: Sendable {
+    /// The program: a path, or a name looked up in the `PATH` of ``environment``.
+    public var executable: String
+    /// The arguments after `argv[0]`.
+    public var arguments: [String]
+    /// `argv[0]`; `nil` for ``executable``.
+    public var argument0: String?
+    /// `NAME=value` entries; `nil` to pass the current environment.
+    public var environment: [String]?
+    /// The policy.
+    public var ruleset: Ruleset
+    /// Flags of `landlock_restrict_self(2)`; ``RestrictSelfFlags/noNewPrivileges`` sets
+    /// no_new_privs in the child.
+    public var flags: RestrictSelfFlags
+    /// The level for the flags and for the UDP rights when the supervisor cannot run. UDP
+    /// rights handled at ``CompatibilityLevel/hardRequirement`` are strict as well.
+    public var compatibility: CompatibilityLevel
+    /// Who enforces the UDP rights.
+    public var udp: UDPEnforcement
+    /// Where the supervisor reports the UDP calls it denies; `nil` for nowhere.
+    public var denialLog: DenialLog?
+    /// File descriptors to pass to the program even though they are close-on-exec. Every
+    /// descriptor without `FD_CLOEXEC` is passed anyway, as `env(1)` does.
+    public var inheritedFileDescriptors: [Int32]
+
+    public init(
+        executable: String, arguments: [String] = [], environment: [String]? = nil, ruleset: Ruleset,
+        flags: RestrictSelfFlags = [.allThreads, .noNewPrivileges], compatibility: CompatibilityLevel = .bestEffort,
+        udp: UDPEnforcement = .automatic, denialLog: DenialLog? = nil
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.ruleset = ruleset
+        self.flags = flags
+        self.compatibility = compatibility
+        self.udp = udp
+        self.denialLog = denialLog
+        self.inheritedFileDescriptors = []
+    }
+
+    /// Creates the kernel ruleset, decides who enforces the UDP rights, and returns the
+    /// complete status before anything runs, so that a caller can refuse or print it.
+    ///
+    /// - Throws: ``LandlockError`` (ruleset creation, hard requirements of the kernel part),
+    ///   ``SeccompError/Code/supervisorUnavailable`` for strict UDP rules the supervisor cannot
+    ///   enforce here, ``SeccompError/Code/executableNotFound``.
+    public func prepare() throws -> PreparedSandbox {
+        let path = try resolvedExecutable()
+        let environment = self.environment ?? currentEnvironment()
+        let udpHandled = ruleset.handledNetwork.intersection(.udp)
+        let landlock = LandlockStatus.current
+        let kernelHasUDP = (landlock.abi ?? .v1) >= .v10
+        let strict = compatibility == .hardRequirement
+            || !(ruleset.handledNetworkLevels[.hardRequirement] ?? []).isDisjoint(with: .udp)
+        var useSupervisor = false
+        var reason: String? = nil
+        if !udpHandled.isEmpty {
+            switch udp {
+            case .kernelOnly: useSupervisor = false
+            case .automatic: useSupervisor = !kernelHasUDP
+            case .supervisor: useSupervisor = true
+            }
+        }
+        if useSupervisor {
+            if case .unavailable(let why) = SupervisorAvailability.current {
+                reason = why
+            } else if landlock.abi == nil {
+                reason = "Landlock, which protects the supervisor from the program, is not available (\(landlock))"
+            }
+            if let reason {
+                if strict {
+                    throw SeccompError(
+                        .supervisorUnavailable,
+                        "Failed to enforce the UDP rules: they need Landlock ABI 10 (Linux 7.2) or the seccomp supervisor, "
+                            + "and the supervisor cannot run here: \(reason)")
+                }
+                useSupervisor = false
+            }
+        }
+        let udpPolicy = UDPPolicy(ruleset: ruleset)
+        var kernelRuleset = useSupervisor ? ruleset.removingNetworkAccess(.udp) : ruleset
+        if useSupervisor && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
+            && kernelRuleset.scopes.isEmpty
+        {
+            // Only UDP was handled: the supervisor still needs a domain for its protection.
+            // Handling make_block and refer and allowing both beneath "/" restricts nothing.
+            kernelRuleset = try Ruleset(compatibility: .hardRequirement)
+                .handling([.makeBlock, .refer]).adding(PathBeneath("/", [.makeBlock, .refer]))
+        }
+        let created = try kernelRuleset.create()
+        let kernelEnforces = created.fileDescriptor != nil
+        var (kernelFlags, restriction) = try created.plan(
+            flags: flags, compatibility: compatibility, singleThreaded: true)
+        if useSupervisor && !kernelEnforces {
+            useSupervisor = false
+            reason = "the kernel part of the policy is not enforced (\(restriction.ruleset))"
+        }
+        func rightStatus(_ right: NetworkAccess) -> UDPRightEnforcement {
+            guard udpHandled.contains(right) else { return .notHandled }
+            if useSupervisor { return .supervisor }
+            if kernelHasUDP && kernelEnforces && !restriction.dropped.handledNetwork.contains(right) {
+                return .kernel
+            }
+            return .notEnforced(
+                reason: reason ?? (udp == .kernelOnly
+                    ? "the kernel provides \(landlock.abi.map { "Landlock \($0)" } ?? "no Landlock") and the supervisor is disabled"
+                    : "the kernel part of the policy is not enforced"))
+        }
+        if useSupervisor { restriction.allThreads = true }
+        let status = SandboxStatus(
+            restriction: restriction, bindUDP: rightStatus(.bindUDP), connectSendUDP: rightStatus(.connectSendUDP))
+        return PreparedSandbox(
+            created: created, kernelFlags: kernelFlags, status: status, path: path,
+            argv: [argument0 ?? executable] + arguments, envp: environment, setNoNewPrivileges: flags.contains(.noNewPrivileges) || useSupervisor,
+            policy: useSupervisor ? udpPolicy : nil, denialLog: denialLog, inherit: inheritedFileDescriptors,
+            landlockABI: landlock.abi)
+    }
+
+    private func resolvedExecutable() throws(SeccompError) -> String {
+        if executable.contains("/") { return executable }
+        let environment = self.environment ?? currentEnvironment()
+        let path = environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + executable
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw SeccompError(.executableNotFound, "Failed to find \"\(executable)\" in PATH")
+    }
+}
+
+func currentEnvironment() -> [String] {
+    var result: [String] = []
+    var pointer = environ
+    while let entry = pointer.pointee {
+        result.append(String(cString: entry))
+        pointer += 1
+    }
+    return result
+}
+
+/// A sandbox ready to start: the kernel ruleset exists, the status is known.
+public struct PreparedSandbox: ~Copyable {
+    private let created: CreatedRuleset
+    private let kernelFlags: UInt32
+    /// What will be enforced.
+    public let status: SandboxStatus
+    private let path: String
+    private let argv: [String]
+    private let envp: [String]
+    private let setNoNewPrivileges: Bool
+    private let policy: UDPPolicy?
+    private let denialLog: DenialLog?
+    private let inherit: [Int32]
+    private let landlockABI: LandlockABI?
+
+    init(
+        created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [String],
+        envp: [String], setNoNewPrivileges: Bool, policy: UDPPolicy?, denialLog: DenialLog?, inherit: [Int32],
+        landlockABI: LandlockABI?
+    ) {
+        self.created = created
+        self.kernelFlags = kernelFlags
+        self.status = status
+        self.path = path
+        self.argv = argv
+        self.envp = envp
+        self.setNoNewPrivileges = setNoNewPrivileges
+        self.policy = policy
+        self.denialLog = denialLog
+        self.inherit = inherit
+        self.landlockABI = landlockABI
+    }
+
+    /// Starts the program in a child process, with the supervisor when the status says so.
+    /// The caller's process is not restricted (only an internal thread of it is, when the
+    /// supervisor runs).
+    public consuming func spawn() throws -> SandboxedProcess {
+        var plan = SpawnPlan(path: path, argv: argv, envp: envp)
+        plan.setNoNewPrivileges = setNoNewPrivileges
+        plan.rulesetFD = created.fileDescriptor ?? -1
+        plan.restrictFlags = kernelFlags
+        plan.inheritFDs = inherit
+        guard let policy else {
+            let result = try LandlockSupervisor.spawn(plan)
+            return SandboxedProcess(pid: result.pid)
+        }
+        guard let program = SeccompFilter.program() else {
+            throw SeccompError(.internalInconsistency, "Failed to build the seccomp filter for this architecture")
+        }
+        plan.filter = program
+        plan.filterFlags = CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER | CLANDLOCK_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+        // The domain thread's own logging: its denials (calls performed for the program) are
+        // logged like the program's after exec.
+        let logNewExecOn: UInt32 = 1 << 1
+        let ownFlags: UInt32 = (landlockABI ?? .v1) >= .v7 && kernelFlags & logNewExecOn == 0 ? 1 << 0 : 0
+        let (domain, result) = try DomainThread.start(rulesetFD: plan.rulesetFD, ownFlags: ownFlags, plan: plan)
+        guard let listener = result.listener else {
+            throw SeccompError(.internalInconsistency, "Failed to receive the seccomp listener")
+        }
+        let supervisor = Supervisor(
+            listener: listener, policy: policy, denials: denialLog.map(DenialSink.init), domain: domain)
+        guard startThread({ supervisor.run() }) else {
+            kill(result.pid, SIGKILL)
+            throw SeccompError(.spawnFailed, "Failed to start the supervisor thread")
+        }
+        return SandboxedProcess(pid: result.pid)
+    }
+
+    /// Restricts the calling process and replaces it with the program (`execve`), with no
+    /// fork. Only for a status without the supervisor (it cannot supervise the process it
+    /// replaces). Returns only by throwing.
+    public consuming func execReplacingCurrentProcess() throws -> Never {
+        guard policy == nil else {
+            throw SeccompError(
+                .supervisorRequired,
+                "Failed to execute \"\(path)\" in place: the UDP rules need the supervisor; start the program with spawn()")
+        }
+        let path = self.path
+        let argv = self.argv
+        let envp = self.envp
+        let flags = RestrictSelfFlags(rawValue: UInt64(kernelFlags)).union(setNoNewPrivileges ? .noNewPrivileges : [])
+        _ = try created.restrictSelf(flags: flags, compatibility: .bestEffort)
+        for fd in inherit { _ = clandlock_fcntl_setfd(fd, 0) }
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnvp = envp.map { strdup($0) } + [nil]
+        execve(path, cArgv, cEnvp)
+        throw SeccompError(.spawnFailed, "Failed to execute \"\(path)\"", errno: Errno(rawValue: errno))
+    }
+}
+
+/// A running sandboxed program.
+public final class SandboxedProcess: Sendable {
+    /// Its process id.
+    public let pid: Int32
+
+    init(pid: Int32) { self.pid = pid }
+
+    /// Waits for the program to end. The supervisor keeps serving the program's descendants
+    /// that outlive it, for as long as the calling process lives.
+    public func wait() -> TerminationStatus {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return .exited(-1) }
+        }
+        if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(status & 0x7f)
+    }
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: Apache-2.0
+internal import CLandlock
+import Landlock
+import Synchronization
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything `clandlock_spawn` needs, in Swift form.
+struct SpawnPlan {
+    var path: String
+    var argv: [String]
+    var envp: [String]
+    var setNoNewPrivileges = true
+    var filter: [clandlock_sock_filter]? = nil
+    var filterFlags: UInt32 = 0
+    var rulesetFD: Int32 = -1
+    var restrictFlags: UInt32 = 0
+    var inheritFDs: [Int32] = []
+}
+
+struct SpawnResult {
+    var pid: pid_t
+    var listener: Int32?
+}
+
+private let stageNames: [Int32: String] = [
+    1: "set no_new_privs", 2: "install the seccomp filter", 4: "wait for the supervisor",
+    5: "restrict the process (landlock_restrict_self)", 6: "keep an inherited file descriptor", 7: "execute",
+    8: "reset the signal mask",
+]
+
+/// Forks and execs with the plan. The calling thread's Landlock domain, no_new_privs and
+/// credentials are the child's starting point. When the plan has a listener filter, takes the
+/// listener with `pidfd_getfd` before the child goes on.
+func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
+    var report: [Int32] = [0, 0]
+    var go: [Int32] = [0, 0]
+    guard clandlock_pipe_cloexec(&report) == 0 else { throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno)) }
+    guard clandlock_pipe_cloexec(&go) == 0 else {
+        let error = errno
+        close(report[0]); close(report[1])
+        throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: error))
+    }
+    defer { close(report[0]); close(go[1]) }
+
+    func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
+    let argv = cStrings(plan.argv)
+    let envp = cStrings(plan.envp)
+    defer { for pointer in argv + envp { free(pointer) } }
+    let filter = plan.filter ?? []
+    let pid: pid_t = plan.path.withCString { path in
+        filter.withUnsafeBufferPointer { program in
+            plan.inheritFDs.withUnsafeBufferPointer { inherit in
+                argv.withUnsafeBufferPointer { argvPointer in
+                    envp.withUnsafeBufferPointer { envpPointer in
+                        var raw = clandlock_spawn_plan(
+                            path: path, argv: argvPointer.baseAddress!, envp: envpPointer.baseAddress!,
+                            set_no_new_privs: plan.setNoNewPrivileges ? 1 : 0,
+                            filter: plan.filter == nil ? nil : program.baseAddress,
+                            filter_count: UInt16(program.count), filter_flags: plan.filterFlags,
+                            ruleset_fd: plan.rulesetFD, restrict_flags: plan.restrictFlags, report_fd: report[1],
+                            go_fd: go[0], inherit_fds: inherit.baseAddress, inherit_count: Int32(inherit.count))
+                        return clandlock_spawn(&raw)
+                    }
+                }
+            }
+        }
+    }
+    let forkError = errno
+    close(report[1])
+    close(go[0])
+    guard pid > 0 else { throw SeccompError(.spawnFailed, "Failed to fork", errno: Errno(rawValue: forkError)) }
+
+    func reap() {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+    var listener: Int32? = nil
+    while true {
+        var record = clandlock_spawn_report()
+        let count = withUnsafeMutableBytes(of: &record) { read(report[0], $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count == 0 { break }  // execve closed the CLOEXEC pipe: the program runs.
+        guard count == MemoryLayout<clandlock_spawn_report>.size else {
+            reap()
+            throw SeccompError(.spawnFailed, "Failed to start the program: the child sent a truncated report")
+        }
+        if record.stage == Int32(CLANDLOCK_SPAWN_STAGE_LISTENER) {
+            let pidfd = clandlock_pidfd_open(pid, 0)
+            let taken = pidfd >= 0 ? clandlock_pidfd_getfd(pidfd, record.value, 0) : -1
+            let error = errno
+            if pidfd >= 0 { close(pidfd) }
+            guard taken >= 0 else {
+                kill(pid, SIGKILL)
+                reap()
+                throw SeccompError(.spawnFailed, "Failed to take the seccomp listener (pidfd_getfd)", errno: Errno(rawValue: error))
+            }
+            var flags: UInt64 = UInt64(CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+            _ = clandlock_ioctl(taken, clandlock_seccomp_ioctl_notif_set_flags, &flags)  // 6.6+; optional
+            listener = taken
+            var byte: UInt8 = 1
+            _ = write(go[1], &byte, 1)
+            continue
+        }
+        reap()
+        if let listener { close(listener) }
+        let stage = stageNames[record.stage] ?? "stage \(record.stage)"
+        let object = record.stage == 7 ? " \"\(plan.path)\"" : ""
+        var error = SeccompError(
+            .spawnFailed, "Failed to \(stage)\(object) in the child process", errno: Errno(rawValue: record.value))
+        error.stage = record.stage
+        throw error
+    }
+    return SpawnResult(pid: pid, listener: listener)
+}
+
+/// A thread in the sandboxed program's Landlock domain (without its seccomp filter). It
+/// restricts itself with the kernel part of the policy, forks the program, then starts a
+/// thread per job handed to ``run(_:)``, so that calls the supervisor performs on the
+/// program's non-UDP sockets are checked by the kernel against the program's rules.
+final class DomainThread: @unchecked Sendable {
+    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    private let wake: (read: Int32, write: Int32)
+
+    private init(wake: (Int32, Int32)) { self.wake = wake }
+
+    /// Starts the thread, restricts it, spawns the program from it, and returns once the
+    /// program has been exec'd (or failed to be).
+    static func start(
+        rulesetFD: Int32, ownFlags: UInt32, plan: SpawnPlan
+    ) throws(SeccompError) -> (DomainThread, SpawnResult) {
+        var fds: [Int32] = [0, 0]
+        guard clandlock_pipe_cloexec(&fds) == 0 else {
+            throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno))
+        }
+        let thread = DomainThread(wake: (fds[0], fds[1]))
+        let outcome = Mutex<Result<SpawnResult, SeccompError>?>(nil)
+        var done: [Int32] = [0, 0]
+        guard clandlock_pipe_cloexec(&done) == 0 else {
+            throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno))
+        }
+        defer { close(done[0]) }
+        let doneWrite = done[1]
+        let started = startThread {
+            _ = clandlock_block_all_signals()
+            let result: Result<SpawnResult, SeccompError>
+            if clandlock_set_no_new_privs() != 0 {
+                result = .failure(SeccompError(.spawnFailed, "Failed to set no_new_privs on the supervisor's domain thread", errno: Errno(rawValue: errno)))
+            } else if rulesetFD >= 0 && clandlock_restrict_self(rulesetFD, ownFlags) != 0 {
+                result = .failure(SeccompError(.spawnFailed, "Failed to restrict the supervisor's domain thread", errno: Errno(rawValue: errno)))
+            } else {
+                do throws(SeccompError) { result = .success(try spawn(plan)) } catch { result = .failure(error) }
+            }
+            outcome.withLock { $0 = result }
+            close(doneWrite)
+            if case .success = result { thread.loop() }
+        }
+        guard started else {
+            close(doneWrite)
+            throw SeccompError(.spawnFailed, "Failed to start the supervisor's domain thread")
+        }
+        var byte: UInt8 = 0
+        while read(done[0], &byte, 1) < 0 && errno == EINTR {}
+        switch outcome.withLock({ $0 })! {
+        case .success(let result): return (thread, result)
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Runs `job` on a new thread in the domain.
+    func run(_ job: @escaping @Sendable () -> Void) {
+        jobs.withLock { $0.append(job) }
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
+    }
+
+    /// Ends the thread once the supervisor is done (its jobs already started keep running).
+    func stop() { close(wake.write) }
+
+    private func loop() {
+        defer { close(wake.read) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(wake.read, $0.baseAddress, 64) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return }
+            for job in jobs.withLock({ list -> [@Sendable () -> Void] in defer { list = [] }; return list }) {
+                if !startThread(job) { job() }
+            }
+        }
+    }
+}

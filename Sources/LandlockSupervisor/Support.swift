@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+internal import CLandlock
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a detached thread running `body`. The thread inherits the creator's Landlock domain,
+/// no_new_privs and signal mask (all three are per thread on Linux).
+@discardableResult
+func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    var thread = pthread_t()
+    let result = pthread_create(&thread, &attributes, { context in
+        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+        return nil
+    }, context)
+    if result != 0 { Unmanaged<Box>.fromOpaque(context).release() }
+    return result == 0
+}
+
+/// The current errno as an `Int32`.
+var lastErrno: Int32 { errno }
+
+/// Reads exactly `count` bytes of the traced task's memory, or `nil` (EFAULT).
+func readRemote(_ tid: pid_t, _ address: UInt64, _ count: Int) -> [UInt8]? {
+    if count == 0 { return [] }
+    guard address != 0 else { return nil }
+    var buffer = [UInt8](repeating: 0, count: count)
+    let copied = buffer.withUnsafeMutableBytes { clandlock_read_memory(tid, address, $0.baseAddress!, count) }
+    return copied == count ? buffer : nil
+}
+
+func writeRemote(_ tid: pid_t, _ address: UInt64, _ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { clandlock_write_memory(tid, address, $0.baseAddress!, bytes.count) } == bytes.count
+}
+
+extension Array where Element == UInt8 {
+    func load<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
+        var value: T = 0
+        Swift.withUnsafeMutableBytes(of: &value) { target in
+            for i in 0..<MemoryLayout<T>.size { target[i] = self[offset + i] }
+        }
+        return T(littleEndian: value)
+    }
+}
+
+/// The Tgid of a thread, from `/proc/<tid>/status` (kernels before 6.9 lack PIDFD_THREAD).
+func threadGroup(of tid: pid_t) -> pid_t? {
+    guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("Tgid:") {
+        return pid_t(line.dropFirst(5).trimmingCharacters())
+    }
+    return nil
+}
+
+func readSmallFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+    guard count > 0 else { return nil }
+    return String(decoding: bytes[0..<count], as: UTF8.self)
+}
+
+extension Substring {
+    func trimmingCharacters() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+/// Whether the thread has a signal pending that it does not block or ignore: a blocking call
+/// the supervisor performs for it must then end as the kernel would end it (`ERESTARTSYS`).
+/// `false` when `/proc` cannot be read.
+func hasDeliverableSignal(_ tid: pid_t) -> Bool {
+    guard let text = readSmallFile("/proc/\(tid)/status") else { return false }
+    var fields: [String: UInt64] = [:]
+    for line in text.split(separator: "\n") {
+        for key in ["SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:"] where line.hasPrefix(key) {
+            fields[key] = UInt64(line.dropFirst(key.count).trimmingCharacters(), radix: 16)
+        }
+    }
+    let pending = (fields["SigPnd:"] ?? 0) | (fields["ShdPnd:"] ?? 0)
+    return pending & ~(fields["SigBlk:"] ?? 0) & ~(fields["SigIgn:"] ?? 0) != 0
+}
