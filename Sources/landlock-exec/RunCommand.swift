@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Landlock
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A port or an inclusive range of ports, as given on the command line: `443` or `8000-8010`.
+struct PortRange: Hashable {
+    var ports: ClosedRange<Int>
+
+    static func parse(_ text: String) throws -> PortRange {
+        func port(_ part: Substring) throws -> Int {
+            guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }), part.count <= 6, let value = Int(part)
+            else { throw ValidationError("'\(text)' is not a port number or a range such as 8000-8010.") }
+            guard NetPort.validPorts.contains(value) else {
+                throw ValidationError("port \(value) is out of range; ports range from 0 to 65535.")
+            }
+            return value
+        }
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let low = try port(parts[0])
+        let high = parts.count == 2 ? try port(parts[1]) : low
+        guard low <= high else {
+            throw ValidationError("the range '\(text)' is empty; write the lower port first, as in \(high)-\(low).")
+        }
+        return PortRange(ports: low...high)
+    }
+}
+
+/// A network right that can be left alone with `--unrestricted`.
+enum NetworkRightName: String, CaseIterable, ExpressibleByArgument {
+    case bindTCP = "bind-tcp", connectTCP = "connect-tcp", bindUDP = "bind-udp", connectUDP = "connect-udp"
+    case tcp, udp, bind, connect
+
+    var access: NetworkAccess {
+        switch self {
+        case .bindTCP: .bindTCP
+        case .connectTCP: .connectTCP
+        case .bindUDP: .bindUDP
+        case .connectUDP: .connectSendUDP
+        case .tcp: .tcp
+        case .udp: .udp
+        case .bind: [.bindTCP, .bindUDP]
+        case .connect: [.connectTCP, .connectSendUDP]
+        }
+    }
+}
+
+/// A scope that can be lifted with `--unscoped`.
+enum ScopeName: String, CaseIterable, ExpressibleByArgument {
+    case abstractUnixSocket = "abstract-unix-socket", signal, all
+
+    var scope: Scope {
+        switch self {
+        case .abstractUnixSocket: .abstractUnixSocket
+        case .signal: .signal
+        case .all: .all(in: .v6)
+        }
+    }
+}
+
+struct FileSystemOptions: ParsableArguments {
+    @Option(name: .customLong("ro"), help: ArgumentHelp("Allow reading files and listing directories beneath PATH.", valueName: "path"))
+    var readOnly: [String] = []
+
+    @Option(name: .customLong("rox"), help: ArgumentHelp("Like --ro, and allow executing files beneath PATH.", valueName: "path"))
+    var readExecute: [String] = []
+
+    @Option(name: .customLong("rw"), help: ArgumentHelp(
+        "Allow reading, writing, creating, removing, renaming and truncating beneath PATH (not executing).",
+        valueName: "path"))
+    var readWrite: [String] = []
+
+    @Option(name: .customLong("rwx"), help: ArgumentHelp("Like --rw, and allow executing files beneath PATH.", valueName: "path"))
+    var readWriteExecute: [String] = []
+
+    @Flag(help: "Also allow the default policy's system paths when other filesystem options are given.")
+    var system = false
+
+    @Flag(help: "Skip paths that do not exist instead of refusing to run.")
+    var ignoreMissing = false
+
+    var isEmpty: Bool { readOnly.isEmpty && readExecute.isEmpty && readWrite.isEmpty && readWriteExecute.isEmpty }
+
+    var grants: [SandboxPolicy.PathGrant] {
+        func make(_ paths: [String], _ grant: FileSystemGrant) -> [SandboxPolicy.PathGrant] {
+            paths.map { .init(path: $0, access: grant.access, ignoreIfMissing: ignoreMissing, source: "--\(grant.rawValue)") }
+        }
+        return make(readOnly, .ro) + make(readExecute, .rox) + make(readWrite, .rw) + make(readWriteExecute, .rwx)
+    }
+}
+
+struct NetworkOptions: ParsableArguments {
+    @Option(name: .customLong("bind-tcp"), help: ArgumentHelp("Allow binding TCP sockets to PORT (or a range such as 8000-8010).", valueName: "port"),
+            transform: PortRange.parse)
+    var bindTCP: [PortRange] = []
+
+    @Option(name: .customLong("connect-tcp"), help: ArgumentHelp("Allow connecting TCP sockets to remote PORT.", valueName: "port"),
+            transform: PortRange.parse)
+    var connectTCP: [PortRange] = []
+
+    @Option(name: .customLong("bind-udp"), help: ArgumentHelp(
+        "Allow binding UDP sockets to PORT; port 0 covers the automatic bind on first send (needs Linux 7.2).",
+        valueName: "port"), transform: PortRange.parse)
+    var bindUDP: [PortRange] = []
+
+    @Option(name: .customLong("connect-udp"), help: ArgumentHelp(
+        "Allow connecting UDP sockets to, and sending datagrams to, remote PORT (CONNECT_SEND_UDP; needs Linux 7.2).",
+        valueName: "port"), transform: PortRange.parse)
+    var connectUDP: [PortRange] = []
+
+    @Flag(help: "Allow what a DNS resolver needs: read resolv.conf, hosts and nsswitch.conf; TCP and UDP to port 53; the automatic UDP bind.")
+    var allowDNS = false
+
+    @Flag(help: "Leave networking alone: no network right is handled.")
+    var unrestrictedNet = false
+
+    @Option(name: .customLong("unrestricted"), help: ArgumentHelp(
+        "Leave one network right unhandled (repeatable).",
+        valueName: "right"))
+    var unrestricted: [NetworkRightName] = []
+
+    var hasRules: Bool { !(bindTCP.isEmpty && connectTCP.isEmpty && bindUDP.isEmpty && connectUDP.isEmpty) }
+
+    var explicitAccess: NetworkAccess {
+        var access: NetworkAccess = []
+        if !bindTCP.isEmpty { access.insert(.bindTCP) }
+        if !connectTCP.isEmpty { access.insert(.connectTCP) }
+        if !bindUDP.isEmpty { access.insert(.bindUDP) }
+        if !connectUDP.isEmpty { access.insert(.connectSendUDP) }
+        return access
+    }
+
+    var grants: [SandboxPolicy.PortGrant] {
+        func make(_ ranges: [PortRange], _ access: NetworkAccess, _ flag: String) -> [SandboxPolicy.PortGrant] {
+            ranges.flatMap { range in range.ports.map { .init(port: $0, access: access, source: flag) } }
+        }
+        return make(bindTCP, .bindTCP, "--bind-tcp") + make(connectTCP, .connectTCP, "--connect-tcp")
+            + make(bindUDP, .bindUDP, "--bind-udp") + make(connectUDP, .connectSendUDP, "--connect-udp")
+    }
+
+    func validate() throws {
+        let lifted = unrestrictedNet ? NetworkAccess.all(in: .newest) : unrestricted.reduce(NetworkAccess()) { $0.union($1.access) }
+        let conflict = explicitAccess.intersection(lifted)
+        if let right = conflict.accessRights.first {
+            let flag = ["bind_tcp": "--bind-tcp", "connect_tcp": "--connect-tcp", "bind_udp": "--bind-udp"][right.name] ?? "--connect-udp"
+            let other = unrestrictedNet ? "--unrestricted-net" : "--unrestricted"
+            throw ValidationError("\(flag) cannot be combined with \(other), which leaves \(right.auditName) unrestricted; remove one of them.")
+        }
+    }
+}
+
+struct ScopeOptions: ParsableArguments {
+    @Option(name: .customLong("unscoped"), help: ArgumentHelp(
+        "Lift one IPC scope (repeatable); both are on by default.",
+        valueName: "scope"))
+    var unscoped: [ScopeName] = []
+
+    var scopes: Scope {
+        Scope.all(in: .v6).subtracting(unscoped.reduce(Scope()) { $0.union($1.scope) })
+    }
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Flag(name: .customLong("log-same-exec-off"), help: "Do not audit denials of landlock-exec itself before it executes the command (LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF).")
+    var logSameExecOff = false
+
+    @Flag(name: .customLong("log-new-exec-on"), help: "Audit the command's denials; the kernel does not log denials after execve by default (LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON).")
+    var logNewExecOn = false
+
+    @Flag(name: .customLong("log-subdomains-off"), help: "Do not audit the sandboxes the command nests inside this one (LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF).")
+    var logSubdomainsOff = false
+
+    var flags: RestrictSelfFlags {
+        var flags: RestrictSelfFlags = []
+        if logSameExecOff { flags.insert(.logSameExecOff) }
+        if logNewExecOn { flags.insert(.logNewExecOn) }
+        if logSubdomainsOff { flags.insert(.logSubdomainsOff) }
+        return flags
+    }
+}
+
+struct EnvironmentOptions: ParsableArguments {
+    @Flag(help: "Start the command with an empty environment (add variables back with --env).")
+    var clearEnv = false
+
+    @Option(name: .customLong("env"), help: ArgumentHelp(
+        "Set KEY to VALUE, or with --clear-env keep KEY from the current environment (repeatable).",
+        valueName: "key[=value]"))
+    var env: [String] = []
+
+    func validate() throws {
+        for entry in env {
+            let key = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            guard !key.isEmpty else { throw ValidationError("'--env \(entry)' has no variable name; write KEY=VALUE.") }
+        }
+    }
+
+    /// The command's environment.
+    func environment(removing removed: Set<String> = []) -> [String] {
+        var result: [(String, String)] = clearEnv ? [] : currentEnvironment().filter { !removed.contains($0.0) }
+        for entry in env {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0])
+            let value: String
+            if parts.count == 2 {
+                value = String(parts[1])
+            } else {
+                guard let current = getenv(key) else { continue }
+                value = String(cString: current)
+            }
+            result.removeAll { $0.0 == key }
+            result.append((key, value))
+        }
+        return result.map { "\($0.0)=\($0.1)" }
+    }
+}
+
+/// The process's environment as key-value pairs, in order.
+func currentEnvironment() -> [(String, String)] {
+    var result: [(String, String)] = []
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        result.append((String(parts[0]), parts.count == 2 ? String(parts[1]) : ""))
+        pointer += 1
+    }
+    return result
+}
+
+extension LandlockExec {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run COMMAND in a Landlock sandbox (the default subcommand).",
+            discussion: """
+                FILESYSTEM: only the paths named with --ro, --rox, --rw and --rwx are accessible, \
+                with exactly those rights; executing is allowed only beneath --rox and --rwx paths. \
+                A missing path stops the launch unless --ignore-missing is given. Without any \
+                filesystem option (and without --config) the default policy applies: read and \
+                execute /usr, /bin, /sbin, /lib*, /opt; read /etc, /dev/zero, /dev/random, \
+                /dev/urandom; read and write /dev/null. --system adds it to explicit options.
+
+                NETWORK: every network right (TCP bind and connect, UDP bind and connect/send) is \
+                denied unless a --bind-*/--connect-* option allows a port. --unrestricted-net \
+                leaves networking alone; --unrestricted RIGHT leaves one right alone (for example \
+                --unrestricted connect restricts binds but not outbound traffic). The UDP rights \
+                need Linux 7.2 (Landlock ABI 10); on older kernels --bind-udp and --connect-udp \
+                are refused, and the default UDP restriction is reported as not enforced.
+
+                SCOPES: signals and abstract UNIX sockets are confined to the sandbox by default; \
+                --unscoped lifts them.
+
+                STRICT MODE: if anything you asked for cannot be enforced by this kernel, \
+                landlock-exec refuses to run (exit 125) and says what and why; --best-effort runs \
+                anyway and prints what was dropped. Defaults the kernel cannot enforce are \
+                reported as a warning (silence it with --quiet).
+
+                The command keeps the environment (unless --clear-env) and every file descriptor \
+                it is given, as with env(1).
+
+                EXIT STATUS: the command's own status when it runs; 64 for an invalid command \
+                line or policy file and 125 when the sandbox cannot be set up (nothing is started \
+                in either case); 126 when the command cannot be executed (for example when the \
+                sandbox denies executing it); 127 when it is not found.
+                """)
+
+        @OptionGroup(title: "Filesystem") var fileSystem: FileSystemOptions
+        @OptionGroup(title: "Network") var network: NetworkOptions
+        @OptionGroup(title: "Scopes") var scope: ScopeOptions
+        @OptionGroup(title: "Audit logging (Landlock ABI 7)") var logging: LoggingOptions
+        @OptionGroup(title: "Environment") var environment: EnvironmentOptions
+
+        @Option(help: ArgumentHelp(
+            "Read the policy from a landlockconfig file (TOML, or its JSON form); other filesystem and port options add to it.",
+            valueName: "file"))
+        var config: String?
+
+        @Flag(help: "Run even if the kernel cannot enforce everything asked, and print what was dropped.")
+        var bestEffort = false
+
+        @Flag(name: .shortAndLong, help: "Print what is enforced on standard error before running the command.")
+        var verbose = false
+
+        @Flag(name: .shortAndLong, help: "Do not warn about default restrictions this kernel cannot enforce.")
+        var quiet = false
+
+        @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
+        var command: [String] = []
+
+        /// The command and its arguments, without the `--` that introduces them.
+        var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+
+        func validate() throws {
+            guard let first = commandLine.first else {
+                throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec --rox /usr -- ls")
+            }
+            if command.first != "--" && (first == "--help" || first == "-h") { throw CleanExit.helpRequest(Self.self) }
+            if command.first != "--" && first.hasPrefix("-") {
+                throw ValidationError("Unknown option '\(first)'. To run a command whose name starts with '-', put it after --.")
+            }
+            if config != nil {
+                if fileSystem.system { throw ValidationError("--system cannot be combined with --config; add the paths to the policy file instead.") }
+                if network.unrestrictedNet || !network.unrestricted.isEmpty {
+                    throw ValidationError("--unrestricted-net and --unrestricted cannot be combined with --config; the policy file says which rights are handled.")
+                }
+                if !scope.unscoped.isEmpty { throw ValidationError("--unscoped cannot be combined with --config; the policy file says which scopes apply.") }
+                if network.allowDNS { throw ValidationError("--allow-dns cannot be combined with --config; add the DNS rules to the policy file instead.") }
+            }
+        }
+
+        func run() throws {
+            var policy: SandboxPolicy
+            if let config {
+                policy = try PolicyFile.load(path: config)
+                for grant in fileSystem.grants {
+                    policy.implicitFileSystem.formUnion(grant.access.subtracting(policy.explicitFileSystem))
+                    policy.paths.append(grant)
+                }
+                for grant in network.grants {
+                    policy.explicitNetwork.formUnion(grant.access)
+                    policy.ports.append(grant)
+                }
+                if fileSystem.ignoreMissing { for index in policy.paths.indices { policy.paths[index].ignoreIfMissing = true } }
+            } else {
+                policy = flagPolicy()
+            }
+            policy.restrictFlags = logging.flags
+            policy.bestEffort = bestEffort
+            Launcher.launch(
+                LaunchRequest(
+                    policy: policy, command: commandLine, environment: environment.environment(), verbose: verbose,
+                    quiet: quiet))
+        }
+
+        /// The policy the flags describe.
+        func flagPolicy() -> SandboxPolicy {
+            var policy = SandboxPolicy()
+            // Filesystem: everything is handled; the grants say what is allowed.
+            policy.implicitFileSystem = FileSystemAccess.all(in: FileSystemGrant.policyABI)
+            if fileSystem.isEmpty || fileSystem.system { policy.paths += DefaultPolicy.grants }
+            policy.paths += fileSystem.grants
+            // A grant is an allowance, not a request to restrict: it never makes strict mode refuse.
+            // Network: every right handled unless lifted; explicit when a port is given.
+            var lifted: NetworkAccess = network.unrestrictedNet ? NetworkAccess.all(in: .newest) : []
+            for name in network.unrestricted { lifted.formUnion(name.access) }
+            policy.implicitNetwork = NetworkAccess.all(in: .newest).subtracting(lifted)
+            policy.explicitNetwork = network.explicitAccess
+            policy.ports = network.grants
+            if network.allowDNS {
+                for file in DNSPolicy.files {
+                    policy.paths.append(.init(path: file, access: [.readFile], ignoreIfMissing: true, source: "--allow-dns"))
+                }
+                for (port, access) in DNSPolicy.ports {
+                    policy.ports.append(.init(port: port, access: access, source: "--allow-dns"))
+                }
+            }
+            policy.implicitScopes = scope.scopes
+            return policy
+        }
+    }
+}

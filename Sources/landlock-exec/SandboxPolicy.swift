@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+import Landlock
+
+/// A complete sandbox request, produced by the three front ends (command-line flags, the
+/// kernel sample's `LL_*` variables, a landlockconfig file) and consumed by ``Launcher``.
+///
+/// Every restriction is either *explicit* (the user asked for it: a flag, a variable, a line
+/// in a policy file) or *implicit* (a default of this tool). In strict mode an explicit request
+/// the kernel cannot enforce stops the launch; an implicit one is reported as a warning.
+struct SandboxPolicy {
+    /// A filesystem grant.
+    struct PathGrant {
+        var path: String
+        var access: FileSystemAccess
+        var ignoreIfMissing: Bool
+        /// Where it comes from, for messages: `--ro`, `LL_FS_RO`, `policy.toml:12`.
+        var source: String
+    }
+
+    /// A network grant on one port.
+    struct PortGrant {
+        var port: Int
+        var access: NetworkAccess
+        var source: String
+    }
+
+    var explicitFileSystem: FileSystemAccess = []
+    var implicitFileSystem: FileSystemAccess = []
+    var explicitNetwork: NetworkAccess = []
+    var implicitNetwork: NetworkAccess = []
+    var explicitScopes: Scope = []
+    var implicitScopes: Scope = []
+    var paths: [PathGrant] = []
+    var ports: [PortGrant] = []
+    /// The restrict-self flags asked for (the audit-log flags); no_new_privs is always set.
+    var restrictFlags: RestrictSelfFlags = []
+    /// Run even when part of the policy cannot be enforced, and say what was dropped.
+    var bestEffort = false
+    /// Even under best effort, refuse to run when Landlock itself is unavailable (the kernel
+    /// sample's behaviour).
+    var requireLandlock = false
+
+    var handledFileSystem: FileSystemAccess { explicitFileSystem.union(implicitFileSystem) }
+    var handledNetwork: NetworkAccess { explicitNetwork.union(implicitNetwork) }
+    var scopes: Scope { explicitScopes.union(implicitScopes) }
+
+    /// Whether the policy restricts anything at all.
+    var restrictsSomething: Bool {
+        !handledFileSystem.isEmpty || !handledNetwork.isEmpty || !scopes.isEmpty
+    }
+
+    /// The library's declarative ruleset for this policy. Rights of a grant that the policy
+    /// does not handle are left out (a grant on an unhandled right allows nothing more).
+    func ruleset() throws(LandlockError) -> Ruleset {
+        var ruleset = Ruleset(compatibility: .bestEffort)
+        if !handledFileSystem.isEmpty { ruleset = ruleset.handling(handledFileSystem) }
+        if !handledNetwork.isEmpty { ruleset = ruleset.handling(handledNetwork) }
+        if !scopes.isEmpty { ruleset = ruleset.scoping(scopes) }
+        for grant in paths {
+            let access = grant.access.intersection(handledFileSystem)
+            guard !access.isEmpty else { continue }
+            try ruleset.add(PathBeneath(grant.path, access, ignoreIfMissing: grant.ignoreIfMissing))
+        }
+        for grant in ports {
+            let access = grant.access.intersection(handledNetwork)
+            guard !access.isEmpty else { continue }
+            try ruleset.add(NetPort(access, port: grant.port))
+        }
+        return ruleset
+    }
+}
+
+/// The filesystem access of the command-line groups.
+enum FileSystemGrant: String, CaseIterable {
+    case ro, rox, rw, rwx
+
+    /// The ABI whose rights the CLI handles by default: the newest the library knows. On an
+    /// older kernel the rights it does not know are reported, never silently dropped.
+    static let policyABI = LandlockABI.newest
+
+    var access: FileSystemAccess {
+        let read: FileSystemAccess = [.readFile, .readDir]
+        let write = FileSystemAccess.all(in: FileSystemGrant.policyABI).subtracting(.execute).subtracting(read)
+        switch self {
+        case .ro: return read
+        case .rox: return read.union(.execute)
+        case .rw: return read.union(write)
+        case .rwx: return FileSystemAccess.all(in: FileSystemGrant.policyABI)
+        }
+    }
+}
+
+/// The built-in policy used when no filesystem flag is given (and added by `--system`).
+enum DefaultPolicy {
+    /// Read and execute: the system's programs and libraries.
+    static let readExecute = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"]
+    /// Read only: configuration.
+    static let readOnly = ["/etc", "/dev/zero", "/dev/random", "/dev/urandom"]
+    /// Read and write: the null device.
+    static let readWrite = ["/dev/null"]
+
+    static let source = "default policy"
+
+    static var grants: [SandboxPolicy.PathGrant] {
+        readExecute.map { SandboxPolicy.PathGrant(path: $0, access: FileSystemGrant.rox.access, ignoreIfMissing: true, source: source) }
+            + readOnly.map { SandboxPolicy.PathGrant(path: $0, access: FileSystemGrant.ro.access, ignoreIfMissing: true, source: source) }
+            + readWrite.map { SandboxPolicy.PathGrant(path: $0, access: FileSystemGrant.rw.access, ignoreIfMissing: true, source: source) }
+    }
+}
+
+/// What `--allow-dns` grants: the files a resolver reads and the ports it talks to.
+enum DNSPolicy {
+    static let files = ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf"]
+    static let ports: [(Int, NetworkAccess)] = [(53, [.connectTCP, .connectSendUDP]), (0, .bindUDP)]
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Landlock
+
+extension LandlockExec {
+    /// What this machine enforces, right by right.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the kernel's Landlock ABI and errata, and who enforces each right here.",
+            discussion: """
+                For every right, scope and restrict-self flag: "kernel" when the running kernel \
+                enforces it, "fallback" when landlock-exec's user-space supervisor does, or "none" \
+                with the reason.
+                """)
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        func run() throws {
+            let report = StatusReport(landlock: .current, errata: Errata.current)
+            print(json ? report.json : report.text, terminator: "")
+        }
+    }
+}
+
+/// The `status` report, built from the kernel's answers so it can be tested with any.
+struct StatusReport {
+    var landlock: LandlockStatus
+    var errata: Errata?
+
+    struct Row {
+        var right: AccessRight
+        var kind: RightKind
+        var enforcer: Enforcer
+        var reason: String?
+    }
+
+    var rows: [Row] {
+        func rows<Bits: LandlockBitmask>(_: Bits.Type, _ kind: RightKind) -> [Row] {
+            Bits.rights.map { right in
+                let (enforcer, reason) = Enforcement.enforcer(of: right, kind: kind, status: landlock)
+                return Row(right: right, kind: kind, enforcer: enforcer, reason: reason)
+            }
+        }
+        return rows(FileSystemAccess.self, .fileSystem) + rows(NetworkAccess.self, .network)
+            + rows(Scope.self, .scope) + rows(RestrictSelfFlags.self, .restrictSelf)
+    }
+
+    static let errataNames: [(Errata, String)] = [
+        (.tcpSocketIdentification, "tcp_socket_identification"), (.scopedSignalHandling, "scoped_signal_handling"),
+        (.disconnectedDirectoryHandling, "disconnected_directory_handling"), (.whiteoutCreation, "whiteout_creation"),
+    ]
+
+    var landlockLine: String {
+        switch landlock {
+        case .notImplemented: "not implemented by this kernel (ENOSYS)"
+        case .notEnabled: "not enabled in this kernel (EOPNOTSUPP)"
+        case .available(let abi, let kernel) where abi.rawValue == kernel: "ABI \(kernel)"
+        case .available(let abi, let kernel): "ABI \(kernel) (used as ABI \(abi.rawValue), the newest this tool knows)"
+        }
+    }
+
+    var errataLine: String {
+        guard let errata else { return "unknown (the kernel does not report errata)" }
+        let fixed = Self.errataNames.enumerated().filter { errata.contains($0.element.0) }
+            .map { "\($0.offset + 1) \($0.element.1)" }
+        return fixed.isEmpty ? "none fixed" : "fixed " + fixed.joined(separator: ", ")
+    }
+
+    var text: String {
+        var out = "Landlock: \(landlockLine)\n"
+        out += "Errata: \(errataLine)\n"
+        for hint in KernelHints.forStatus(landlock) { out += "Hint: \(hint)\n" }
+        let titles: [RightKind: String] = [
+            .fileSystem: "Filesystem rights", .network: "Network rights", .scope: "Scopes",
+            .restrictSelf: "Restrict-self flags",
+        ]
+        var current: RightKind?
+        let width = rows.map(\.right.auditName.count).max() ?? 0
+        for row in rows {
+            if row.kind != current {
+                out += "\n\(titles[row.kind]!):\n"
+                current = row.kind
+            }
+            let name = row.right.auditName.padding(to: width)
+            let what: String
+            switch row.enforcer {
+            case .kernel where row.reason != nil: what = "enforced by the kernel: \(row.reason!)"
+            case .kernel: what = "enforced by the kernel (ABI \(row.right.introduced.rawValue))"
+            case .fallback: what = "enforced by the user-space fallback"
+            case .none: what = row.reason ?? "not enforced"
+            }
+            out += "  \(name)  \(what)\n"
+        }
+        return out
+    }
+
+    var json: String {
+        var fields: [String] = []
+        switch landlock {
+        case .notImplemented: fields.append("\"landlock\": {\"status\": \"not_implemented\"}")
+        case .notEnabled: fields.append("\"landlock\": {\"status\": \"not_enabled\"}")
+        case .available(let abi, let kernel):
+            fields.append("\"landlock\": {\"status\": \"available\", \"abi\": \(abi.rawValue), \"kernelABI\": \(kernel)}")
+        }
+        if let errata {
+            let fixed = Self.errataNames.enumerated().filter { errata.contains($0.element.0) }
+            fields.append("\"errata\": [" + fixed.map { "{\"id\": \($0.offset + 1), \"name\": \"\($0.element.1)\"}" }.joined(separator: ", ") + "]")
+        } else {
+            fields.append("\"errata\": null")
+        }
+        let rights = rows.map { row in
+            "    {\"name\": \"\(row.right.auditName)\", \"kernelName\": \"\(row.right.kernelName)\", "
+                + "\"introduced\": \(row.right.introduced.rawValue), \"enforcedBy\": \"\(row.enforcer.rawValue)\""
+                + (row.reason.map { ", \"reason\": \"\($0)\"" } ?? "") + "}"
+        }
+        fields.append("\"rights\": [\n" + rights.joined(separator: ",\n") + "\n  ]")
+        return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,1 +1,0 @@
-print("landlock-exec: not built yet")

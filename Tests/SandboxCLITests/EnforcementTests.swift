@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+import Landlock
+import LandlockTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Enforcement on real programs", .requiresLandlock(.v1))
+struct FileSystemTests {
+    @Test func readsInsideAllowedTreeSucceed() {
+        let scratch = Scratch()
+        let file = scratch.file("allowed/data.txt", "hello\n")
+        let result = exec(["--quiet", "--system", "--ro", scratch.path + "/allowed", "--", "cat", file])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.standardOutput == "hello\n")
+    }
+
+    @Test func readsOutsideAllowedTreeFail() {
+        let scratch = Scratch()
+        scratch.file("allowed/data.txt", "hello\n")
+        let secret = scratch.file("secret/key.txt", "secret\n")
+        let result = exec(["--quiet", "--system", "--ro", scratch.path + "/allowed", "--", "cat", secret])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.standardOutput == "")
+        #expect(result.standardError == "cat: \(secret): Permission denied\n")
+    }
+
+    @Test func writesInsideReadWriteTreeSucceed() {
+        let scratch = Scratch()
+        let directory = scratch.directory("out")
+        let result = exec(["--quiet", "--system", "--rw", directory, "--", "sh", "-c", "echo data > \(directory)/new.txt"])
+        #expect(result.status == 0, "\(result)")
+        #expect(readFile(directory + "/new.txt") == "data\n")
+    }
+
+    @Test func writesInReadOnlyTreeFail() {
+        let scratch = Scratch()
+        let directory = scratch.directory("ro")
+        let existing = scratch.file("ro/existing.txt", "old\n")
+        let result = exec([
+            "--quiet", "--system", "--ro", directory, "--", "sh", "-c", "echo new > \(directory)/new.txt || echo new >> \(existing)",
+        ])
+        #expect(result.status != 0, "\(result)")
+        #expect(result.standardError.contains("Permission denied"))
+        #expect(!scratch.exists("ro/new.txt"))
+        #expect(readFile(existing) == "old\n")
+    }
+
+    @Test func execIsDeniedWhereNotGranted() {
+        let scratch = Scratch()
+        let directory = scratch.directory("bin")
+        _ = CLIProcess.run("/usr/bin/cp", ["/usr/bin/true", directory + "/my-true"])
+        let denied = exec(["--quiet", "--system", "--ro", directory, "--", directory + "/my-true"])
+        #expect(denied.status == 126, "\(denied)")
+        #expect(
+            denied.standardError == """
+                landlock-exec: error: Failed to execute "\(directory)/my-true": Permission denied (EACCES)
+                Hint: the sandbox may deny executing the binary, its interpreter (#! line or ELF loader) or its shared \
+                libraries: allow them with --rox (for example --rox /usr), or use the default policy
+
+                """)
+        let allowed = exec(["--quiet", "--system", "--rox", directory, "--", directory + "/my-true"])
+        #expect(allowed.status == 0, "\(allowed)")
+    }
+
+    @Test func defaultPolicyRunsSystemCommandsButHidesOtherFiles() {
+        let scratch = Scratch()
+        let secret = scratch.file("secret.txt", "secret\n")
+        let listing = exec(["--quiet", "--", "ls", "/usr"])
+        #expect(listing.status == 0, "\(listing)")
+        #expect(listing.standardOutput.contains("bin\n"))
+        let read = exec(["--quiet", "--", "cat", secret])
+        #expect(read.status == 1, "\(read)")
+        let devNull = exec(["--quiet", "--", "sh", "-c", "echo x > /dev/null"])
+        #expect(devNull.status == 0, "\(devNull)")
+    }
+}
+
+@Suite("Network", .requiresLandlock(.v4))
+struct NetworkTests {
+    @Test func tcpConnectIsDeniedUnlessAllowed() {
+        let listener = Listener()
+        let connect = python("socket.create_connection(('127.0.0.1', \(listener.port)), timeout=5)")
+        let denied = exec(["--quiet", "--"] + connect)
+        #expect(denied.status == 13, "\(denied)")
+        let allowed = exec(["--quiet", "--connect-tcp", "\(listener.port)", "--"] + connect)
+        #expect(allowed.status == 0, "\(allowed)")
+        let range = exec(["--quiet", "--connect-tcp", "\(listener.port - 1)-\(listener.port + 1)", "--"] + connect)
+        #expect(range.status == 0, "\(range)")
+        let unrestricted = exec(["--quiet", "--unrestricted", "connect", "--"] + connect)
+        #expect(unrestricted.status == 0, "\(unrestricted)")
+    }
+
+    @Test func tcpBindIsDeniedUnlessAllowed() {
+        let port = freePort()
+        let bind = python("socket.socket().bind(('127.0.0.1', \(port)))")
+        let denied = exec(["--quiet", "--"] + bind)
+        #expect(denied.status == 13, "\(denied)")
+        let allowed = exec(["--quiet", "--bind-tcp", "\(port)", "--"] + bind)
+        #expect(allowed.status == 0, "\(allowed)")
+        let otherPort = exec(["--quiet", "--bind-tcp", "\(port == 65535 ? port - 1 : port + 1)", "--"] + bind)
+        #expect(otherPort.status == 13, "\(otherPort)")
+        let unrestricted = exec(["--quiet", "--unrestricted-net", "--"] + bind)
+        #expect(unrestricted.status == 0, "\(unrestricted)")
+    }
+
+    @Test(.enabled(if: (LandlockStatus.current.abi ?? .v1) < .v10, "Kernels with ABI 10 enforce the UDP rights"))
+    func udpRulesAreRefusedInStrictModeAndReportedInBestEffort() {
+        let abi = LandlockStatus.current.abi!.rawValue
+        let scratch = Scratch()
+        let strict = exec(["--bind-udp", "5353", "--", "touch", scratch.path + "/marker"])
+        #expect(strict.status == 125, "\(strict)")
+        #expect(
+            strict.standardError == """
+                landlock-exec: error: Refusing to run: this kernel cannot enforce net.bind_udp (kernel ABI \(abi) < 10 \
+                and the user-space fallback is not available yet)
+                Hint: the UDP rights need Linux 7.2 (Landlock ABI 10); remove the UDP options, update the kernel, or \
+                add --best-effort
+
+                """)
+        #expect(!scratch.exists("marker"))
+        let bestEffort = exec(["--quiet", "--best-effort", "--connect-udp", "53", "--", "true"])
+        #expect(bestEffort.status == 0, "\(bestEffort)")
+        #expect(
+            bestEffort.standardError
+                == "landlock-exec: warning: not enforced: net.connect_send_udp (kernel ABI \(abi) < 10 and the user-space fallback is not available yet)\n"
+        )
+    }
+}
+
+@Suite("Scopes", .requiresLandlock(.v6))
+struct ScopeTests {
+    @Test func signalsOutsideTheSandboxAreDeniedUnlessUnscoped() {
+        let me = getpid()
+        let denied = exec(["--quiet", "--", "sh", "-c", "kill -0 \(me)"])
+        #expect(denied.status != 0, "\(denied)")
+        #expect(denied.standardError.contains("not permitted"))
+        let allowed = exec(["--quiet", "--unscoped", "signal", "--", "sh", "-c", "kill -0 \(me)"])
+        #expect(allowed.status == 0, "\(allowed)")
+    }
+
+    @Test func abstractUnixSocketsOutsideTheSandboxAreDeniedUnlessUnscoped() {
+        let name = "landlock-exec-test-\(getpid())"
+        let server = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(server) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index + 1] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { precondition(bind(server, $0, length) == 0) }
+        }
+        precondition(listen(server, 4) == 0)
+        let connect = python("s = socket.socket(socket.AF_UNIX)\ns.connect('\\0\(name)')")
+        let denied = exec(["--quiet", "--"] + connect)
+        #expect(denied.status == 13, "\(denied)")
+        let allowed = exec(["--quiet", "--unscoped", "abstract-unix-socket", "--"] + connect)
+        #expect(allowed.status == 0, "\(allowed)")
+    }
+}
+
+@Suite("Process behaviour", .requiresLandlock(.v1))
+struct ProcessTests {
+    @Test func exitStatusAndSignalsPassThrough() {
+        #expect(exec(["--quiet", "--", "sh", "-c", "exit 42"]).status == 42)
+        #expect(exec(["--quiet", "--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
+    }
+
+    @Test func theProcessBecomesTheCommandAndLeavesNothingBehind() {
+        let result = exec(["--quiet", "--", "sh", "-c", "echo $$"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput == "\(result.pid)\n")
+        #expect(!CLIProcess.processGroupExists(result.pid))
+    }
+
+    @Test func inheritedFileDescriptorsStayOpen() {
+        let scratch = Scratch()
+        let secret = scratch.file("secret.txt", "handed over\n")
+        let result = exec(["--quiet", "--", "sh", "-c", "cat <&3; cat \(secret)"], inheritedFiles: [3: secret])
+        #expect(result.standardOutput == "handed over\n", "\(result)")
+        #expect(result.standardError == "cat: \(secret): Permission denied\n")
+    }
+
+    @Test func environmentIsPassedThroughOrCleared() {
+        let kept = exec(["--quiet", "--env", "EXTRA=1", "--", "env"], environment: ["PATH=/usr/bin:/bin", "KEEP=yes"])
+        #expect(kept.standardOutput == "PATH=/usr/bin:/bin\nKEEP=yes\nEXTRA=1\n", "\(kept)")
+        let cleared = exec(
+            ["--quiet", "--clear-env", "--env", "KEEP", "--env", "NEW=2", "--", "/usr/bin/env"],
+            environment: ["PATH=/usr/bin:/bin", "KEEP=yes", "DROP=no"])
+        #expect(cleared.standardOutput == "KEEP=yes\nNEW=2\n", "\(cleared)")
+    }
+
+    @Test func verbosePrintsTheRestrictionStatus() {
+        let result = exec(["--quiet", "--verbose", "--unrestricted", "udp", "--", "true"])
+        let abi = LandlockStatus.current.abi!
+        if abi >= .v9 {
+            #expect(result.standardError.hasPrefix("landlock-exec: fully enforced at ABI \(abi.rawValue); all threads; no_new_privs"))
+        } else {
+            #expect(result.standardError.hasPrefix("landlock-exec: partially enforced at ABI \(abi.rawValue)"), "\(result)")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+import LandlockTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `landlock-exec` (next to the test bundle, or `$LANDLOCK_EXEC_PATH`).
+let landlockExec = CLIProcess.product("landlock-exec")
+
+/// The environment of the sandboxed commands: the system's programs only (a PATH entry in a
+/// home directory would be denied by the default policy).
+let defaultEnvironment = ["PATH=/usr/bin:/bin", "LC_ALL=C"]
+
+/// Standard error without the best-effort lines about rights this kernel does not know
+/// (`fs.resolve_unix` below ABI 9 in sandboxer mode).
+func withoutKernelWarnings(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false)
+        .filter { !$0.hasPrefix("landlock-exec: warning: not enforced: fs.resolve_unix") }
+        .joined(separator: "\n")
+}
+
+/// Runs `landlock-exec` with `arguments`.
+func exec(
+    _ arguments: [String], environment: [String]? = nil, inheritedFiles: [Int32: String] = [:]
+) -> CLIProcessResult {
+    CLIProcess.run(landlockExec, arguments, environment: environment ?? defaultEnvironment, inheritedFiles: inheritedFiles)
+}
+
+/// A fresh directory under /tmp with some files, removed when the value is dropped.
+final class Scratch {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/landlock-exec-test.XXXXXX".utf8CString)
+        let made = mkdtemp(&template)!
+        path = String(cString: made)
+    }
+
+    deinit { _ = CLIProcess.run("/usr/bin/rm", ["-rf", path]) }
+
+    /// Creates `name` (and its directories) with `contents`; returns its path.
+    @discardableResult
+    func file(_ name: String, _ contents: String = "") -> String {
+        let full = path + "/" + name
+        var directory = full
+        directory = String(directory[..<directory.lastIndex(of: "/")!])
+        _ = CLIProcess.run("/usr/bin/mkdir", ["-p", directory])
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        precondition(fd >= 0)
+        _ = contents.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        return full
+    }
+
+    func directory(_ name: String) -> String {
+        _ = CLIProcess.run("/usr/bin/mkdir", ["-p", path + "/" + name])
+        return path + "/" + name
+    }
+
+    func exists(_ name: String) -> Bool { access(path + "/" + name, F_OK) == 0 }
+}
+
+/// A listening TCP socket on 127.0.0.1 with a kernel-chosen port.
+final class Listener {
+    let fd: Int32
+    let port: Int
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                precondition(bind(fd, pointer, length) == 0)
+                precondition(listen(fd, 16) == 0)
+                precondition(getsockname(fd, pointer, &length) == 0)
+            }
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+}
+
+/// A TCP port that nothing listens on (bound and released).
+func freePort() -> Int {
+    Listener().port
+}
+
+/// Python one-liners for socket operations; they exit 0 on success and 13 on EACCES/EPERM.
+func python(_ code: String) -> [String] {
+    [
+        "python3", "-c",
+        "import socket, sys\ntry:\n" + code.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+            + "\nexcept PermissionError as e:\n    print(e, file=sys.stderr); sys.exit(13)\n",
+    ]
+}
+
+/// The repository root (for the man page), found above the build directory.
+var repositoryRoot: String {
+    var directory = CLIProcess.productsDirectory
+    while directory.count > 1 {
+        if access(directory + "/Package.swift", F_OK) == 0 { return directory }
+        directory = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
+    }
+    return "."
+}
+
+func readFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
