@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "LandlockSupervisor", targets: ["LandlockSupervisor"]),
         .executable(name: "landlock-exec", targets: ["landlock-exec"]),
         .executable(name: "landlock-probe", targets: ["landlock-probe"]),
+        .executable(name: "landlock-bench", targets: ["landlock-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +54,10 @@ let package = Package(
         .executableTarget(
             name: "landlock-probe", dependencies: ["Landlock", "LandlockSupervisor", "CLandlock"],
             swiftSettings: strictSettings),
+        // Workloads for the benchmarks (Benchmarks/run.sh compares them with and without a sandbox).
+        .executableTarget(
+            name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor", "CLandlock"],
+            path: "Benchmarks/landlock-bench", swiftSettings: strictSettings),
         .target(name: "LandlockTestSupport", dependencies: ["Landlock"], swiftSettings: strictSettings),
         .testTarget(name: "LandlockTests", dependencies: ["Landlock"], swiftSettings: testSettings),
         .testTarget(

@@ -1,0 +1,1 @@
+print("landlock-bench: placeholder")
