@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import LandlockSupervisor
 
 /// Who enforces a right on this machine. This is the one place that knows about the
 /// user-space fallback (`LandlockSupervisor`); `status`, strict mode and best effort all ask it.
 enum Enforcer: String {
     case kernel
-    case fallback
+    case supervisor
     case none
 }
 
 enum Enforcement {
-    /// Whether the user-space fallback for the UDP rights can run here. It is not available
-    /// yet: the supervisor is still being written. When it lands, this asks its probe.
-    static var fallbackAvailable: Bool { false }
+    /// Why the user-space supervisor for the UDP rights cannot run here, or `nil` when it can.
+    static var supervisorProblem: String? {
+        if case .unavailable(let reason) = SupervisorAvailability.current { return reason }
+        return nil
+    }
 
     /// The rights the user-space fallback would enforce on kernels that do not know them.
     static let fallbackRights: NetworkAccess = .udp
@@ -32,15 +35,15 @@ enum Enforcement {
         }
         if right.introduced <= abi { return (.kernel, nil) }
         if kind == .network, fallbackRights.rawValue & right.rawValue != 0 {
-            if fallbackAvailable { return (.fallback, nil) }
-            return (.none, udpReason(abi))
+            guard let problem = supervisorProblem else { return (.supervisor, nil) }
+            return (.none, udpReason(abi, problem))
         }
         return (.none, "not enforced: kernel ABI \(abi.rawValue) < \(right.introduced.rawValue)")
     }
 
     /// The reason the UDP rights are not enforced on an older kernel, in one place.
-    static func udpReason(_ abi: LandlockABI) -> String {
-        "not enforced: kernel ABI \(abi.rawValue) < 10 and the user-space fallback is not available yet"
+    static func udpReason(_ abi: LandlockABI, _ problem: String) -> String {
+        "not enforced: kernel ABI \(abi.rawValue) < 10 and the supervisor cannot run here (\(problem))"
     }
 
     /// A short explanation of why a dropped right is not enforced, for error and warning lines.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import LandlockSupervisor
 import SystemPackage
 
 #if canImport(Glibc)
@@ -26,59 +27,90 @@ struct LaunchRequest {
 
 /// The one place that turns a policy into a running sandboxed command.
 ///
-/// Today it uses the Landlock library directly: it builds and creates the ruleset, checks
-/// strictness against what the kernel will enforce, restricts this process and replaces it with
-/// the command (`execve`, no fork: the exit status, signals and inherited file descriptors are
-/// the command's own). When `LandlockSupervisor` lands, this is the only code to switch.
+/// It hands the policy to `LandlockSupervisor`'s `SandboxedCommand`, which creates the kernel
+/// ruleset and decides who enforces the UDP rights, then checks strictness against that status
+/// before anything runs. Without the supervisor (the kernel enforces everything it can) this
+/// process restricts itself and becomes the command (`execve`, no fork: the exit status,
+/// signals and inherited file descriptors are the command's own). With the supervisor (UDP
+/// rules on a kernel without Landlock ABI 10), the command runs in a child process that this
+/// process supervises; its exit status and signals are passed through.
 enum Launcher {
     static func launch(_ request: LaunchRequest) -> Never {
         let executable = resolveExecutable(request)
         let policy = request.policy
 
-        let created: CreatedRuleset
+        var command: SandboxedCommand
         do {
-            created = try policy.ruleset().create()
+            command = SandboxedCommand(
+                executable: executable, arguments: Array(request.command.dropFirst()),
+                environment: request.environment, ruleset: try policy.ruleset(),
+                // No TSYNC: execve(2) ends every other thread of this process right after, and a
+                // spawned child is single-threaded.
+                flags: policy.restrictFlags.union(.noNewPrivileges), compatibility: .bestEffort,
+                udp: policy.udpSupervisor.enforcement,
+                denialLog: policy.logDenials ? .fileDescriptor(2) : nil)
         } catch {
             failure(for: error, policy: policy).exit()
         }
+        command.argument0 = request.command[0]
 
-        // What the kernel will enforce, before anything is enforced.
-        let flags = policy.restrictFlags.union(.noNewPrivileges)
-        let preview: RestrictionStatus
+        let prepared: PreparedSandbox
         do {
-            preview = try created.plan(flags: flags, compatibility: .bestEffort, singleThreaded: true).status
-        } catch {
+            prepared = try command.prepare()
+        } catch let error as LandlockError {
             failure(for: error, policy: policy).exit()
+        } catch {
+            ToolFailure("\(error)").exit()
         }
-        check(preview, policy: policy, quiet: request.quiet)
+        var status = prepared.status
+        check(status, policy: policy, quiet: request.quiet)
 
-        var status: RestrictionStatus
-        do {
-            // No TSYNC: execve(2) ends every other thread of this process right after.
-            status = try created.restrictSelf(flags: flags, compatibility: .bestEffort)
-        } catch {
-            failure(for: error, policy: policy).exit()
-        }
-        status.allThreads = true
+        status.restriction.allThreads = true
         if request.verbose {
             var shown = status
-            shown.ignoredPaths = []
+            shown.restriction.ignoredPaths = []
             writeStandardError("landlock-exec: \(shown)\n")
         }
         if request.warnIgnoredPaths || request.verbose {
             let defaults = policy.paths.filter { $0.source == DefaultPolicy.source }.map(\.path)
-            for path in status.ignoredPaths where !defaults.contains(path) {
+            for path in status.restriction.ignoredPaths where !defaults.contains(path) {
                 warn("skipped \"\(path)\": \(errnoSentence(ENOENT))")
             }
         }
         if request.announce { writeStandardError("Executing the sandboxed command...\n") }
-        execute(executable, request)
+
+        guard status.usesSupervisor else {
+            do {
+                try prepared.execReplacingCurrentProcess()
+            } catch let error as SeccompError where error.underlyingError != nil {
+                reportExecFailure(request.command[0], errno: error.underlyingError!.rawValue, sandboxed: true)
+            } catch {
+                ToolFailure("\(error)").exit()
+            }
+        }
+        let process: SandboxedProcess
+        do {
+            process = try prepared.spawn()
+        } catch let error as SeccompError where error.failedToExecute {
+            reportExecFailure(request.command[0], errno: error.underlyingError?.rawValue ?? EACCES, sandboxed: true)
+        } catch {
+            ToolFailure("\(error)").exit()
+        }
+        SignalForwarding.forward(to: process.pid)
+        switch process.wait() {
+        case .exited(let code):
+            exit(code)
+        case .signaled(let signal):
+            // Die of the same signal, so that the caller sees what it would see without us.
+            SignalForwarding.reraise(signal)
+        }
     }
 
     // MARK: Strictness
 
     /// Refuses (strict) or reports (best effort) what the kernel will not enforce.
-    private static func check(_ status: RestrictionStatus, policy: SandboxPolicy, quiet: Bool) {
+    private static func check(_ sandbox: SandboxStatus, policy: SandboxPolicy, quiet: Bool) {
+        let status = sandbox.restriction
         guard let abi = status.landlock.abi else {
             let sentence = "Landlock is not available, so nothing can be enforced: \(status.landlock)"
             if policy.bestEffort && !policy.requireLandlock {
@@ -99,37 +131,52 @@ enum Launcher {
             }
         }
         sort(dropped.handledFileSystem, explicitBits: policy.explicitFileSystem, kind: .fileSystem)
-        sort(dropped.handledNetwork, explicitBits: policy.explicitNetwork, kind: .network)
+        // The UDP rights the supervisor enforces are not in the kernel's ruleset; those nobody
+        // enforces are reported like every dropped right.
+        var udpNotEnforced: NetworkAccess = []
+        if case .notEnforced = sandbox.bindUDP { udpNotEnforced.insert(.bindUDP) }
+        if case .notEnforced = sandbox.connectSendUDP { udpNotEnforced.insert(.connectSendUDP) }
+        sort(dropped.handledNetwork.union(udpNotEnforced), explicitBits: policy.explicitNetwork, kind: .network)
         sort(dropped.scopes, explicitBits: policy.explicitScopes, kind: .scope)
         sort(dropped.restrictSelfFlags, explicitBits: policy.restrictFlags, kind: .restrictSelf)
 
         if !explicit.isEmpty {
             if policy.bestEffort {
-                for line in describe(explicit, status.landlock) { warn("not enforced: \(line)") }
+                for line in describe(explicit, sandbox) { warn("not enforced: \(line)") }
             } else {
                 var hints: [String] = []
                 if explicit.contains(where: { $0.1 == .network && NetworkAccess.udp.rawValue & $0.0.rawValue != 0 }) {
-                    hints.append("the UDP rights need Linux 7.2 (Landlock ABI 10); remove the UDP options, update the kernel, or add --best-effort")
+                    hints.append(
+                        "the UDP rights need Linux 7.2 (Landlock ABI 10) or the supervisor; remove the UDP options, "
+                            + "update the kernel, run where the supervisor works, or add --best-effort")
                 } else {
                     hints.append("update the kernel (it provides Landlock ABI \(abi.rawValue)), remove the options that need a newer one, or add --best-effort")
                 }
                 ToolFailure(
-                    "Refusing to run: this kernel cannot enforce " + describe(explicit, status.landlock).joined(separator: "; "),
+                    "Refusing to run: this kernel cannot enforce " + describe(explicit, sandbox).joined(separator: "; "),
                     hints: hints
                 ).exit()
             }
         }
         if !implicit.isEmpty && !quiet {
-            warn("not restricted on this kernel: " + describe(implicit, status.landlock).joined(separator: "; ")
+            warn("not restricted on this kernel: " + describe(implicit, sandbox).joined(separator: "; ")
                 + " (--quiet hides this)")
         }
     }
 
-    /// `net.bind_udp, net.connect_send_udp: kernel ABI 7 < 10 and ...`, grouping rights by reason.
-    private static func describe(_ rights: [(AccessRight, RightKind)], _ status: LandlockStatus) -> [String] {
+    /// `net.bind_udp, net.connect_send_udp (reason)`, grouping rights by reason.
+    private static func describe(_ rights: [(AccessRight, RightKind)], _ sandbox: SandboxStatus) -> [String] {
         var groups: [(reason: String, names: [String])] = []
         for (right, kind) in rights {
-            var reason = Enforcement.reason(for: right, kind: kind, status: status)
+            var reason = Enforcement.reason(for: right, kind: kind, status: sandbox.restriction.landlock)
+            if kind == .network {
+                let udp = right.rawValue == NetworkAccess.bindUDP.rawValue ? sandbox.bindUDP
+                    : right.rawValue == NetworkAccess.connectSendUDP.rawValue ? sandbox.connectSendUDP : nil
+                if case .notEnforced(let why) = udp {
+                    let abi = sandbox.restriction.landlock.abi.map { "kernel ABI \($0.rawValue) < 10 and " } ?? ""
+                    reason = abi + why
+                }
+            }
             if reason.hasPrefix("not enforced: ") { reason.removeFirst("not enforced: ".count) }
             if let index = groups.firstIndex(where: { $0.reason == reason }) {
                 groups[index].names.append(right.auditName)
@@ -195,13 +242,6 @@ enum Launcher {
         return environment.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
     }
 
-    private static func execute(_ path: String, _ request: LaunchRequest) -> Never {
-        let argv = request.command.map { strdup($0) } + [nil]
-        let envp = request.environment.map { strdup($0) } + [nil]
-        execve(path, argv, envp)
-        reportExecFailure(request.command[0], errno: errno, sandboxed: true)
-    }
-
     /// Reports a failed or impossible `execve` and exits 126 or 127, as `env(1)` does.
     private static func reportExecFailure(_ name: String, errno code: Int32, sandboxed: Bool) -> Never {
         let notFound = code == ENOENT || code == ENOTDIR
@@ -222,5 +262,36 @@ enum Launcher {
             "Failed to \(verb) \"\(name)\": \(errnoSentence(code))", hints: hints,
             status: notFound ? ExitStatus.notFound : ExitStatus.cannotExecute
         ).exit()
+    }
+}
+
+/// Passes signals sent to `landlock-exec` on to the supervised command, so that a service
+/// manager or a shell can stop it as if it had run without a supervisor.
+enum SignalForwarding {
+    nonisolated(unsafe) private static var child: pid_t = 0
+
+    static func forward(to pid: pid_t) {
+        child = pid
+        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { signal in
+                if SignalForwarding.child > 0 { kill(SignalForwarding.child, signal) }
+            }
+            action.sa_flags = SA_RESTART
+            sigaction(signal, &action, nil)
+        }
+    }
+
+    /// Ends this process with `signal`, or with 128 + signal if the signal does not kill.
+    static func reraise(_ signal: Int32) -> Never {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = SIG_DFL
+        sigaction(signal, &action, nil)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signal)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
+        kill(getpid(), signal)
+        exit(128 + signal)
     }
 }

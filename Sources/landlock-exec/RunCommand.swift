@@ -104,12 +104,12 @@ struct NetworkOptions: ParsableArguments {
     var connectTCP: [PortRange] = []
 
     @Option(name: .customLong("bind-udp"), help: ArgumentHelp(
-        "Allow binding UDP sockets to PORT; port 0 covers the automatic bind on first send (needs Linux 7.2).",
+        "Allow binding UDP sockets to PORT; port 0 covers the automatic bind on first connect or send.",
         valueName: "port"), transform: PortRange.parse)
     var bindUDP: [PortRange] = []
 
     @Option(name: .customLong("connect-udp"), help: ArgumentHelp(
-        "Allow connecting UDP sockets to, and sending datagrams to, remote PORT (CONNECT_SEND_UDP; needs Linux 7.2).",
+        "Allow connecting UDP sockets to, and sending datagrams to, remote PORT (CONNECT_SEND_UDP).",
         valueName: "port"), transform: PortRange.parse)
     var connectUDP: [PortRange] = []
 
@@ -118,6 +118,14 @@ struct NetworkOptions: ParsableArguments {
 
     @Flag(help: "Leave networking alone: no network right is handled.")
     var unrestrictedNet = false
+
+    @Option(help: ArgumentHelp(
+        "Who enforces the UDP rights on kernels without Landlock ABI 10: auto (the supervisor when needed), always (even on ABI 10), never.",
+        valueName: "mode"))
+    var udpSupervisor: UDPSupervisorMode = .auto
+
+    @Flag(help: "Print each UDP call the supervisor denies, as a Landlock audit record plus the option that would allow it.")
+    var logDenials = false
 
     @Option(name: .customLong("unrestricted"), help: ArgumentHelp(
         "Leave one network right unhandled (repeatable).",
@@ -248,9 +256,13 @@ extension LandlockExec {
                 NETWORK: every network right (TCP bind and connect, UDP bind and connect/send) is \
                 denied unless a --bind-*/--connect-* option allows a port. --unrestricted-net \
                 leaves networking alone; --unrestricted RIGHT leaves one right alone (for example \
-                --unrestricted connect restricts binds but not outbound traffic). The UDP rights \
-                need Linux 7.2 (Landlock ABI 10); on older kernels --bind-udp and --connect-udp \
-                are refused, and the default UDP restriction is reported as not enforced.
+                --unrestricted connect restricts binds but not outbound traffic). The kernel \
+                enforces the UDP rights from Linux 7.2 (Landlock ABI 10); on older kernels a \
+                supervisor (seccomp user notification) enforces them with the same meaning, \
+                and the command runs as a child of landlock-exec. Where the supervisor cannot \
+                run (inside another supervised sandbox, or a container that blocks \
+                pidfd_getfd), --bind-udp and --connect-udp are refused and the default UDP \
+                restriction is reported as not enforced.
 
                 SCOPES: signals and abstract UNIX sockets are confined to the sandbox by default; \
                 --unscoped lifts them.
@@ -331,6 +343,8 @@ extension LandlockExec {
             }
             policy.restrictFlags = logging.flags
             policy.bestEffort = bestEffort
+            policy.udpSupervisor = network.udpSupervisor
+            policy.logDenials = network.logDenials
             Launcher.launch(
                 LaunchRequest(
                     policy: policy, command: commandLine, environment: environment.environment(), verbose: verbose,

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
 import Landlock
+import LandlockSupervisor
 
 /// A complete sandbox request, produced by the three front ends (command-line flags, the
 /// kernel sample's `LL_*` variables, a landlockconfig file) and consumed by ``Launcher``.
@@ -39,6 +41,10 @@ struct SandboxPolicy {
     /// Even under best effort, refuse to run when Landlock itself is unavailable (the kernel
     /// sample's behaviour).
     var requireLandlock = false
+    /// Who enforces the UDP rights on kernels without Landlock ABI 10.
+    var udpSupervisor: UDPSupervisorMode = .auto
+    /// Print the UDP calls the supervisor denies, in the shape of Landlock's audit records.
+    var logDenials = false
 
     var handledFileSystem: FileSystemAccess { explicitFileSystem.union(implicitFileSystem) }
     var handledNetwork: NetworkAccess { explicitNetwork.union(implicitNetwork) }
@@ -112,4 +118,23 @@ enum DefaultPolicy {
 enum DNSPolicy {
     static let files = ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf"]
     static let ports: [(Int, NetworkAccess)] = [(53, [.connectTCP, .connectSendUDP]), (0, .bindUDP)]
+}
+
+/// `--udp-supervisor`: when the user-space supervisor enforces the UDP rights.
+enum UDPSupervisorMode: String, CaseIterable, ExpressibleByArgument {
+    /// When the kernel lacks Landlock ABI 10.
+    case auto
+    /// Always, even on ABI 10 (to compare both, or to test the supervisor).
+    case always
+    /// Never: on older kernels the UDP rights are not enforced (reported, or refused in
+    /// strict mode when they were asked for).
+    case never
+
+    var enforcement: UDPEnforcement {
+        switch self {
+        case .auto: .automatic
+        case .always: .supervisor
+        case .never: .kernelOnly
+        }
+    }
 }

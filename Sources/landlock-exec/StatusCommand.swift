@@ -9,7 +9,7 @@ extension LandlockExec {
             abstract: "Show the kernel's Landlock ABI and errata, and who enforces each right here.",
             discussion: """
                 For every right, scope and restrict-self flag: "kernel" when the running kernel \
-                enforces it, "fallback" when landlock-exec's user-space supervisor does, or "none" \
+                enforces it, "supervisor" when landlock-exec's user-space supervisor does, or "none" \
                 with the reason.
                 """)
 
@@ -87,7 +87,7 @@ struct StatusReport {
             switch row.enforcer {
             case .kernel where row.reason != nil: what = "enforced by the kernel: \(row.reason!)"
             case .kernel: what = "enforced by the kernel (ABI \(row.right.introduced.rawValue))"
-            case .fallback: what = "enforced by the user-space fallback"
+            case .supervisor: what = "enforced by the supervisor (seccomp user notification)"
             case .none: what = row.reason ?? "not enforced"
             }
             out += "  \(name)  \(what)\n"

@@ -106,26 +106,43 @@ struct NetworkTests {
         #expect(unrestricted.status == 0, "\(unrestricted)")
     }
 
-    @Test(.enabled(if: (LandlockStatus.current.abi ?? .v1) < .v10, "Kernels with ABI 10 enforce the UDP rights"))
-    func udpRulesAreRefusedInStrictModeAndReportedInBestEffort() {
+    @Test func udpRulesAreEnforcedOnEveryKernel() {
+        let port = freePort()
+        let bind = python("import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('127.0.0.1', \(port)))")
+        let denied = exec(["--quiet", "--"] + bind)
+        #expect(denied.status == 13, "\(denied)")
+        let allowed = exec(["--quiet", "--bind-udp", "\(port)", "--"] + bind)
+        #expect(allowed.status == 0, "\(allowed)")
+        let logged = exec(["--quiet", "--log-denials", "--bind-udp", "\(port == 65535 ? port - 1 : port + 1)", "--"] + bind)
+        #expect(logged.status == 13, "\(logged)")
+        if (LandlockStatus.current.abi ?? .v1) < .v10 {
+            // Only the supervisor sees denials; the kernel's go to the audit log.
+            #expect(logged.standardError.hasPrefix("landlock: blockers=net.bind_udp saddr=127.0.0.1 src=\(port) (allowed by --bind-udp \(port))\n"), "\(logged)")
+        }
+        let unrestricted = exec(["--quiet", "--unrestricted", "udp", "--"] + bind)
+        #expect(unrestricted.status == 0, "\(unrestricted)")
+    }
+
+    @Test(.enabled(if: (LandlockStatus.current.abi ?? .v1) < .v10, "Kernels with ABI 10 enforce the UDP rights without the supervisor"))
+    func udpRulesWithoutTheSupervisorAreRefusedInStrictModeAndReportedInBestEffort() {
         let abi = LandlockStatus.current.abi!.rawValue
         let scratch = Scratch()
-        let strict = exec(["--bind-udp", "5353", "--", "touch", scratch.path + "/marker"])
+        let strict = exec(["--udp-supervisor", "never", "--bind-udp", "5353", "--", "touch", scratch.path + "/marker"])
         #expect(strict.status == 125, "\(strict)")
         #expect(
             strict.standardError == """
                 landlock-exec: error: Refusing to run: this kernel cannot enforce net.bind_udp (kernel ABI \(abi) < 10 \
-                and the user-space fallback is not available yet)
-                Hint: the UDP rights need Linux 7.2 (Landlock ABI 10); remove the UDP options, update the kernel, or \
-                add --best-effort
+                and the kernel provides Landlock ABI \(abi) and the supervisor is disabled)
+                Hint: the UDP rights need Linux 7.2 (Landlock ABI 10) or the supervisor; remove the UDP options, \
+                update the kernel, run where the supervisor works, or add --best-effort
 
                 """)
         #expect(!scratch.exists("marker"))
-        let bestEffort = exec(["--quiet", "--best-effort", "--connect-udp", "53", "--", "true"])
+        let bestEffort = exec(["--quiet", "--udp-supervisor", "never", "--best-effort", "--connect-udp", "53", "--", "true"])
         #expect(bestEffort.status == 0, "\(bestEffort)")
         #expect(
             bestEffort.standardError
-                == "landlock-exec: warning: not enforced: net.connect_send_udp (kernel ABI \(abi) < 10 and the user-space fallback is not available yet)\n"
+                == "landlock-exec: warning: not enforced: net.connect_send_udp (kernel ABI \(abi) < 10 and the kernel provides Landlock ABI \(abi) and the supervisor is disabled)\n"
         )
     }
 }
@@ -166,13 +183,22 @@ struct ScopeTests {
 
 @Suite("Process behaviour", .requiresLandlock(.v1))
 struct ProcessTests {
-    @Test func exitStatusAndSignalsPassThrough() {
-        #expect(exec(["--quiet", "--", "sh", "-c", "exit 42"]).status == 42)
-        #expect(exec(["--quiet", "--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
+    @Test(arguments: [["--unrestricted", "udp"], ["--udp-supervisor", "always"]])
+    func exitStatusAndSignalsPassThrough(mode: [String]) {
+        #expect(exec(["--quiet"] + mode + ["--", "sh", "-c", "exit 42"]).status == 42)
+        #expect(exec(["--quiet"] + mode + ["--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
+    }
+
+    @Test func aSupervisedCommandLeavesNothingBehind() {
+        let result = exec(["--quiet", "--udp-supervisor", "always", "--", "sh", "-c", "echo $$"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.standardOutput != "\(result.pid)\n", "the command runs in a supervised child")
+        #expect(!CLIProcess.processGroupExists(result.pid))
     }
 
     @Test func theProcessBecomesTheCommandAndLeavesNothingBehind() {
-        let result = exec(["--quiet", "--", "sh", "-c", "echo $$"])
+        // Without UDP rules no supervisor is needed, so landlock-exec execs the command.
+        let result = exec(["--quiet", "--unrestricted", "udp", "--", "sh", "-c", "echo $$"])
         #expect(result.status == 0)
         #expect(result.standardOutput == "\(result.pid)\n")
         #expect(!CLIProcess.processGroupExists(result.pid))

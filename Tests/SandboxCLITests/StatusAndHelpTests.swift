@@ -32,8 +32,8 @@ struct StatusAndHelpTests {
         Network rights:
           net.bind_tcp                      enforced by the kernel (ABI 4)
           net.connect_tcp                   enforced by the kernel (ABI 4)
-          net.bind_udp                      not enforced: kernel ABI 7 < 10 and the user-space fallback is not available yet
-          net.connect_send_udp              not enforced: kernel ABI 7 < 10 and the user-space fallback is not available yet
+          net.bind_udp                      enforced by the supervisor (seccomp user notification)
+          net.connect_send_udp              enforced by the supervisor (seccomp user notification)
 
         Scopes:
           scope.abstract_unix_socket        enforced by the kernel (ABI 6)
@@ -66,7 +66,7 @@ struct StatusAndHelpTests {
         #expect(result.status == 0)
         #expect(result.standardOutput.hasPrefix("{\n  \"landlock\": {\"status\": \"available\", \"abi\": 7, \"kernelABI\": 7},\n  \"errata\": ["))
         #expect(result.standardOutput.contains(
-            "{\"name\": \"net.bind_udp\", \"kernelName\": \"LANDLOCK_ACCESS_NET_BIND_UDP\", \"introduced\": 10, \"enforcedBy\": \"none\", \"reason\": \"not enforced: kernel ABI 7 < 10 and the user-space fallback is not available yet\"}"))
+            "{\"name\": \"net.bind_udp\", \"kernelName\": \"LANDLOCK_ACCESS_NET_BIND_UDP\", \"introduced\": 10, \"enforcedBy\": \"supervisor\"}"))
         #expect(result.standardOutput.contains(
             "{\"name\": \"fs.execute\", \"kernelName\": \"LANDLOCK_ACCESS_FS_EXECUTE\", \"introduced\": 1, \"enforcedBy\": \"kernel\"}"))
         #expect(result.standardOutput.hasSuffix("\n  ]\n}\n"))
@@ -87,7 +87,7 @@ struct StatusAndHelpTests {
         "--ro", "--rox", "--rw", "--rwx", "--system", "--ignore-missing", "--bind-tcp", "--connect-tcp", "--bind-udp",
         "--connect-udp", "--allow-dns", "--unrestricted-net", "--unrestricted", "--unscoped", "--log-same-exec-off",
         "--log-new-exec-on", "--log-subdomains-off", "--clear-env", "--env", "--config", "--best-effort", "--verbose",
-        "--quiet",
+        "--quiet", "--udp-supervisor", "--log-denials",
     ]
 
     /// The man page documents every option of `--help` and every LL_* variable.
