@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# run-lane.sh [--kernels "NAME..."] [--payload PATH]... [--guest-script FILE]
-#             [--timeout SECS] [--quiet]
+# run-lane.sh [--build [--scratch-path DIR]] [--kernels "NAME..."] [--payload PATH]...
+#             [--guest-script FILE] [--timeout SECS] [--quiet]
+#
+# The whole lane, from a checkout, in one command:
+#   Scripts/kernel-lane/run-lane.sh --build
 #
 # Kernel lane: boot each Debian kernel of the matrix under QEMU (boot.sh) and run the
 # guest test script in it; print per kernel the kernel release, the Landlock ABI seen,
@@ -17,6 +20,13 @@
 #   bookworm              bookworm  lsm=landlock,lockdown,yama,integrity,apparmor 2
 #   bookworm-nolandlock   bookworm  lsm=lockdown,yama,integrity,apparmor          0
 #
+# --build: first build what the guests run and add it to the payload:
+#   swift build -c release --static-swift-stdlib --product landlock-probe   (and, in a second
+#     build, --product landlock-exec: SwiftPM builds only the last of several --product)
+#   swift build --build-tests   (the test bundle; the toolchain has no static Testing module)
+#   plus the conformance tables in Conformance/. --scratch-path DIR (or LANE_SCRATCH_PATH)
+#   is passed to swift build; the default is SwiftPM's .build.
+#
 # Payload (plug-in points; all end up in /payload in the guest, which is on PATH):
 #   * the lane's static C smoke test (smoke/landlock-smoke.c, built here with gcc);
 #   * the guest script: guest-tests.sh beside this file, or --guest-script FILE /
@@ -28,6 +38,10 @@
 #     every ELF file are added by boot.sh.
 # Other environment: LANE_KERNELS (same as --kernels), LANE_TIMEOUT (per boot, default
 #   600 s), LANDLOCK_KERNEL_CACHE (kernel cache, see fetch-kernel.sh).
+#
+# Output per kernel: the kernel release, the Landlock ABI seen, the guest's checks, the
+# conformance rows passed / failed / skipped per probe mode with the skip reasons, and the
+# wall time; then the total wall time.
 set -euo pipefail
 trap 'echo "run-lane.sh: command failed (status $?) at line $LINENO" >&2' ERR
 
@@ -55,6 +69,8 @@ kernels="${LANE_KERNELS:-}"
 guest_script="${LANE_GUEST_SCRIPT:-$script_dir/guest-tests.sh}"
 timeout_secs="${LANE_TIMEOUT:-600}"
 quiet=""
+build=""
+scratch_path="${LANE_SCRATCH_PATH:-}"
 payload_items=()
 # shellcheck disable=SC2206 # whitespace-separated list by design
 [ -z "${LANE_PAYLOAD:-}" ] || payload_items=(${LANE_PAYLOAD})
@@ -65,6 +81,8 @@ while [ $# -gt 0 ]; do
     --guest-script) guest_script="${2:?}"; shift 2 ;;
     --timeout) timeout_secs="${2:?}"; shift 2 ;;
     --quiet) quiet=1; shift ;;
+    --build) build=1; shift ;;
+    --scratch-path) scratch_path="${2:?}"; shift 2 ;;
     -h | --help) usage ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -75,6 +93,29 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 lane_start="$(now)"
 "$script_dir/ensure-tools.sh" || die "missing tools (see above)"
+
+# --- build (--build) --------------------------------------------------------------------
+build_line=""
+if [ -n "$build" ]; then
+    t_build="$(now)"
+    swift_build=(swift build)
+    [ -z "$scratch_path" ] || swift_build+=(--scratch-path "$scratch_path")
+    echo "==== building the guest payload (${swift_build[*]})"
+    (
+        cd "$repo_root"
+        "${swift_build[@]}" -c release --static-swift-stdlib --product landlock-probe
+        "${swift_build[@]}" -c release --static-swift-stdlib --product landlock-exec
+        "${swift_build[@]}" --build-tests
+    ) || die "swift build failed"
+    release_bin="$(cd "$repo_root" && "${swift_build[@]}" -c release --show-bin-path)"
+    debug_bin="$(cd "$repo_root" && "${swift_build[@]}" --show-bin-path)"
+    payload_items+=("$release_bin/landlock-probe" "$release_bin/landlock-exec" "$repo_root/Conformance")
+    for bundle in "$debug_bin"/*PackageTests.xctest; do
+        [ -e "$bundle" ] && payload_items+=("$bundle")
+    done
+    build_line="build: $(elapsed "$t_build" "$(now)") s"
+    echo "==== $build_line"
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/kernel-lane.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -113,6 +154,7 @@ for row in "${selected[@]}"; do
     abi="?"
     errata="?"
     counts="no results"
+    conformance=()
     if ! vmlinuz="$("$script_dir/fetch-kernel.sh" "$suite")"; then
         verdict=FAIL
         reason="kernel download failed"
@@ -147,6 +189,11 @@ for row in "${selected[@]}"; do
             f="$(grep -c '^KERNEL-LANE-RESULT FAIL' "$log" || true)"
             s="$(grep -c '^KERNEL-LANE-RESULT SKIP' "$log" || true)"
             counts="checks: $p pass, $f fail, $s skip"
+            # The probe's summary lines: "conformance(MODE): N passed, N failed, N skipped"
+            # and "conformance(MODE): skipped N: REASON".
+            while IFS= read -r cline; do
+                conformance+=("$cline")
+            done < <(grep -a '^conformance([a-z]*): [0-9]* passed\|^conformance([a-z]*): skipped ' "$log" || true)
             [ -n "$release" ] || release="?"
             [ -n "$abi" ] || abi="?"
             [ -n "$errata" ] || errata="?"
@@ -168,6 +215,14 @@ for row in "${selected[@]}"; do
     line="[$name] kernel $release | ABI $abi (expected $expected) | errata $errata | $counts | boot ${boot_time:-?} s, total $total_time s | $verdict${reason:+ ($reason)}"
     echo "==== $line"
     summary+=("$line")
+    if [ ${#conformance[@]} -gt 0 ]; then
+        for cline in "${conformance[@]}"; do
+            echo "====     $cline"
+            summary+=("    $cline")
+        done
+    else
+        summary+=("    conformance: not run (no landlock-probe in the payload, or the guest stopped early)")
+    fi
     if [ "$verdict" = OK ]; then n_ok=$((n_ok + 1)); else n_failed=$((n_failed + 1)); fi
     unset boot_time
 done
@@ -175,6 +230,7 @@ done
 echo
 echo "==== kernel lane summary"
 for line in "${summary[@]}"; do echo "  $line"; done
+[ -z "$build_line" ] || echo "  $build_line"
 echo "  total wall time: $(elapsed "$lane_start" "$(now)") s"
 echo "kernel-lane: $n_ok passed, $n_failed failed"
 if [ "$n_failed" -ne 0 ]; then exit 1; fi

@@ -49,6 +49,10 @@ int clandlock_ioctl(int fd, unsigned long request, void *argument) {
     return ioctl(fd, request, argument);
 }
 
+int clandlock_ioctl_value(int fd, unsigned long request, unsigned long value) {
+    return ioctl(fd, request, value);
+}
+
 int clandlock_pidfd_open(pid_t pid, unsigned int flags) {
     return (int)syscall(__NR_pidfd_open, pid, flags);
 }
@@ -96,6 +100,14 @@ long clandlock_read_memory(pid_t pid, uint64_t remote, void *local, size_t lengt
     struct iovec l = {.iov_base = local, .iov_len = length};
     struct iovec r = {.iov_base = (void *)(uintptr_t)remote, .iov_len = length};
     return (long)process_vm_readv(pid, &l, 1, &r, 1, 0);
+}
+
+long clandlock_read_memory2(pid_t pid, uint64_t remote1, void *local1, size_t length1, uint64_t remote2,
+                            void *local2, size_t length2) {
+    struct iovec l[2] = {{.iov_base = local1, .iov_len = length1}, {.iov_base = local2, .iov_len = length2}};
+    struct iovec r[2] = {{.iov_base = (void *)(uintptr_t)remote1, .iov_len = length1},
+                         {.iov_base = (void *)(uintptr_t)remote2, .iov_len = length2}};
+    return (long)process_vm_readv(pid, l, 2, r, 2, 0);
 }
 
 long clandlock_write_memory(pid_t pid, uint64_t remote, const void *local, size_t length) {

@@ -16,7 +16,36 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     /// (`SECCOMP_GET_NOTIF_SIZES`), `pidfd_open`, `pidfd_getfd` (which container profiles may
     /// block), and whether a listener can be installed (a throwaway child tries; `EBUSY` means
     /// an outer listener: an outer sandbox, a container runtime, WSL).
-    public static let current: SupervisorAvailability = probe()
+    public static var current: SupervisorAvailability { probed.availability }
+
+    /// Whether another seccomp listener already intercepts this process's system calls: this
+    /// process runs inside a supervised sandbox (or under a container runtime's or WSL's
+    /// supervisor). Socket calls such a supervisor performs on a program's behalf run outside
+    /// any Landlock layer the program adds itself, so a nested sandbox must not claim to
+    /// enforce its network rules, abstract-socket scope or socket-file rights for them.
+    public static var outerListener: Bool { hasSeccompFilter && probed.outerListener }
+
+    /// Whether any seccomp filter applies to this process (`Seccomp: 2` in
+    /// `/proc/self/status`): without one there is no listener, and no need for the probe's
+    /// throwaway child.
+    private static let hasSeccompFilter: Bool = {
+        guard let file = fopen("/proc/self/status", "r") else { return true }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("Seccomp:") { return text.dropFirst(8).trimmingPrefix(while: \.isWhitespace).first != "0" }
+        }
+        return true
+    }()
+
+    private static let probed: (availability: SupervisorAvailability, outerListener: Bool) = {
+        let availability = probe()
+        return (availability, availability == .unavailable(reason: busyReason))
+    }()
+
+    private static let busyReason =
+        "a seccomp listener is already installed for this process (an outer sandbox, a container runtime or WSL), and listeners do not stack (EBUSY)"
 
     public var description: String {
         switch self {
@@ -55,8 +84,7 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
         } catch {
             if error.stage == Int32(CLANDLOCK_SPAWN_STAGE_EXEC) { return .available }
             if error.underlyingError == .resourceBusy {
-                return .unavailable(
-                    reason: "a seccomp listener is already installed for this process (an outer sandbox, a container runtime or WSL), and listeners do not stack (EBUSY)")
+                return .unavailable(reason: busyReason)
             }
             if error.underlyingError == .permissionDenied || error.underlyingError == .notPermitted {
                 return .unavailable(reason: "installing a seccomp filter is not permitted: \(error)")

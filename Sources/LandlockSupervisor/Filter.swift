@@ -43,11 +43,21 @@ struct SeccompFilter {
         func jump(_ code: UInt16, _ k: UInt32, _ jt: UInt8, _ jf: UInt8) -> clandlock_sock_filter {
             clandlock_sock_filter(code: code, jt: jt, jf: jf, k: k)
         }
+        // sendto comes first: a connected send() (sendto with a NULL address) is the hot call
+        // that must stay cheap, and its number is below the x32 bit.
         var program: [clandlock_sock_filter] = [
             statement(loadWord, 4),  // seccomp_data.arch
             jump(jumpEqual, arch, 1, 0),
             statement(returnConstant, errno(ENOSYS)),
             statement(loadWord, 0),  // seccomp_data.nr
+            // sendto: notify unless both halves of args[4] (dest_addr) are zero.
+            jump(jumpEqual, sendto, 0, 6),
+            statement(loadWord, 16 + 4 * 8),  // args[4], low half (little-endian)
+            jump(jumpEqual, 0, 0, 3),
+            statement(loadWord, 16 + 4 * 8 + 4),  // args[4], high half
+            jump(jumpEqual, 0, 0, 1),
+            statement(returnConstant, allow),
+            statement(returnConstant, notify),
             jump(jumpGreaterOrEqual, x32Bit, 0, 1),
             statement(returnConstant, errno(ENOSYS)),
         ]
@@ -60,17 +70,7 @@ struct SeccompFilter {
             program.append(jump(jumpEqual, nr, 0, 1))
             program.append(statement(returnConstant, action))
         }
-        // sendto: notify unless both halves of args[4] (dest_addr) are zero.
-        program += [
-            jump(jumpEqual, sendto, 0, 6),
-            statement(loadWord, 16 + 4 * 8),  // args[4], low half (little-endian)
-            jump(jumpEqual, 0, 0, 3),
-            statement(loadWord, 16 + 4 * 8 + 4),  // args[4], high half
-            jump(jumpEqual, 0, 0, 1),
-            statement(returnConstant, allow),
-            statement(returnConstant, notify),
-            statement(returnConstant, allow),
-        ]
+        program.append(statement(returnConstant, allow))
         return program
     }
 }

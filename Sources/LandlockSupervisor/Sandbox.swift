@@ -46,6 +46,12 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
     public var bindUDP: UDPRightEnforcement
     public var connectSendUDP: UDPRightEnforcement
 
+    /// Rights of this policy that are not enforced for the socket calls an outer seccomp
+    /// supervisor performs on the program's behalf (``SupervisorAvailability/outerListener``):
+    /// `connect`, `bind` and sends with an address run in the outer supervisor's domain, outside
+    /// any layer added inside it. Empty unless this sandbox is nested in a supervised one.
+    public var notEnforcedForOuterSupervisor = OuterSupervisorGap()
+
     /// Whether a supervisor process (thread) and a seccomp filter are needed.
     public var usesSupervisor: Bool { bindUDP == .supervisor || connectSendUDP == .supervisor }
 
@@ -55,7 +61,34 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
         var parts = [restriction.description]
         if bindUDP != .notHandled { parts.append("net.bind_udp: \(bindUDP)") }
         if connectSendUDP != .notHandled { parts.append("net.connect_send_udp: \(connectSendUDP)") }
+        if !notEnforcedForOuterSupervisor.isEmpty {
+            parts.append("not enforced for socket calls an outer supervisor performs: \(notEnforcedForOuterSupervisor)")
+        }
         return parts.joined(separator: "; ")
+    }
+}
+
+/// The rights that matter to the socket calls a seccomp supervisor performs: network rights,
+/// the abstract UNIX socket scope, and the filesystem rights checked by `bind`/`connect` on
+/// pathname UNIX sockets.
+public struct OuterSupervisorGap: Sendable, Hashable, CustomStringConvertible {
+    public var network: NetworkAccess = []
+    public var scopes: Scope = []
+    public var fileSystem: FileSystemAccess = []
+
+    public init() {}
+
+    /// What of `ruleset` a socket call performed outside its domain escapes.
+    init(_ ruleset: Ruleset) {
+        network = ruleset.handledNetwork
+        scopes = ruleset.scopes.intersection(.abstractUnixSocket)
+        fileSystem = ruleset.handledFileSystem.intersection([.makeSock, .resolveUnix])
+    }
+
+    public var isEmpty: Bool { network.isEmpty && scopes.isEmpty && fileSystem.isEmpty }
+
+    public var description: String {
+        (network.auditNames + scopes.auditNames + fileSystem.auditNames).joined(separator: ", ")
     }
 }
 
@@ -169,6 +202,16 @@ public struct SandboxedCommand: Sendable {
                 useSupervisor = false
             }
         }
+        // Inside a supervised sandbox, the outer supervisor performs this program's socket
+        // calls in its own domain: the network part of this layer cannot be enforced for them.
+        var outerGap = OuterSupervisorGap(ruleset)
+        if !outerGap.isEmpty && !SupervisorAvailability.outerListener { outerGap = OuterSupervisorGap() }
+        if strict && !outerGap.isEmpty {
+            throw SeccompError(
+                .outerSupervisor,
+                "Failed to enforce \(outerGap): an outer seccomp supervisor performs this program's socket calls "
+                    + "outside this sandbox's Landlock layer")
+        }
         let udpPolicy = UDPPolicy(ruleset: ruleset)
         var kernelRuleset = useSupervisor ? ruleset.removingNetworkAccess(.udp) : ruleset
         if useSupervisor && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
@@ -191,6 +234,9 @@ public struct SandboxedCommand: Sendable {
             guard udpHandled.contains(right) else { return .notHandled }
             if useSupervisor { return .supervisor }
             if kernelHasUDP && kernelEnforces && !restriction.dropped.handledNetwork.contains(right) {
+                if !outerGap.isEmpty {
+                    return .notEnforced(reason: "an outer seccomp supervisor performs the UDP calls outside this layer")
+                }
                 return .kernel
             }
             return .notEnforced(
@@ -199,8 +245,9 @@ public struct SandboxedCommand: Sendable {
                     : "the kernel part of the policy is not enforced"))
         }
         if useSupervisor { restriction.allThreads = true }
-        let status = SandboxStatus(
+        var status = SandboxStatus(
             restriction: restriction, bindUDP: rightStatus(.bindUDP), connectSendUDP: rightStatus(.connectSendUDP))
+        status.notEnforcedForOuterSupervisor = outerGap
         return PreparedSandbox(
             created: created, kernelFlags: kernelFlags, status: status, path: path,
             argv: [argument0 ?? executable] + arguments, envp: environment, setNoNewPrivileges: flags.contains(.noNewPrivileges) || useSupervisor,

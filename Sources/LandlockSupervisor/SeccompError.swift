@@ -12,6 +12,7 @@ public struct SeccompError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Storage: String, Sendable, Hashable {
             case supervisorUnavailable, spawnFailed, executableNotFound, supervisorRequired, internalInconsistency
+            case outerSupervisor
         }
         private let storage: Storage
         private init(_ storage: Storage) { self.storage = storage }
@@ -29,6 +30,10 @@ public struct SeccompError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let supervisorRequired = Code(.supervisorRequired)
         /// A failure only a bug in this library can cause.
         public static let internalInconsistency = Code(.internalInconsistency)
+        /// A strict policy with network rules, inside a sandbox whose seccomp supervisor performs
+        /// socket calls outside this policy's Landlock layer (see
+        /// ``SupervisorAvailability/outerListener``).
+        public static let outerSupervisor = Code(.outerSupervisor)
 
         public var description: String { storage.rawValue }
     }

@@ -98,8 +98,9 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
                 reap()
                 throw SeccompError(.spawnFailed, "Failed to take the seccomp listener (pidfd_getfd)", errno: Errno(rawValue: error))
             }
-            var flags: UInt64 = UInt64(CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
-            _ = clandlock_ioctl(taken, clandlock_seccomp_ioctl_notif_set_flags, &flags)  // 6.6+; optional
+            // 6.6+; optional. The flags are passed by value, not through a pointer.
+            _ = clandlock_ioctl_value(
+                taken, clandlock_seccomp_ioctl_notif_set_flags, UInt(CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
             listener = taken
             var byte: UInt8 = 1
             _ = write(go[1], &byte, 1)

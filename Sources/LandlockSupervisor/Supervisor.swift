@@ -31,6 +31,12 @@ struct SocketKind {
     var type: Int32
     var proto: Int32
 
+    init(domain: Int32, type: Int32, proto: Int32) {
+        self.domain = domain
+        self.type = type
+        self.proto = proto
+    }
+
     init?(_ fd: Int32) {
         func option(_ name: Int32) -> Int32? {
             var value: Int32 = 0
@@ -110,11 +116,155 @@ final class Supervisor: @unchecked Sendable {
                 if error == EINTR || error == ENOENT { continue }
                 break
             }
+            if raw.data.nr == numbers.sendto && handleSendtoFast(raw) { continue }
             let args = withUnsafeBytes(of: raw.data.args) { Array($0.bindMemory(to: UInt64.self)) }
             handle(Notification(id: raw.id, tid: pid_t(raw.pid), nr: raw.data.nr, args: args))
         }
         close(listener)
+        for fd in threadPidfds.values { close(fd) }
+        threadPidfds.removeAll()
         domain.stop()
+    }
+
+    // MARK: The fast path: sendto with an address on a UDP socket
+
+    /// Buffers of the monitor thread, reused by every call of the fast path.
+    private let payloadBuffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
+    private let addressBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 16)
+
+    /// `PIDFD_THREAD` pidfds by thread id; monitor thread only. A cached pidfd names one task
+    /// (its `struct pid`): once that task is gone, `pidfd_getfd` on it fails with `ESRCH` and the
+    /// entry is replaced. While it succeeds, the task it names is alive and has the thread id,
+    /// so it is the notifying task, which the `ID_VALID` check after the copy proves alive.
+    private var threadPidfds: [pid_t: Int32] = [:]
+
+    private func threadPidfd(_ tid: pid_t, fresh: Bool) -> Int32 {
+        if !fresh, let fd = threadPidfds[tid] { return fd }
+        if let old = threadPidfds.removeValue(forKey: tid) { close(old) }
+        if threadPidfds.count >= 4096 {  // Threads that exited: start over.
+            for fd in threadPidfds.values { close(fd) }
+            threadPidfds.removeAll(keepingCapacity: true)
+        }
+        let fd = clandlock_pidfd_open(tid, UInt32(O_EXCL))  // PIDFD_THREAD
+        if fd >= 0 { threadPidfds[tid] = fd }
+        return fd
+    }
+
+    /// The program's socket, duplicated through the cached thread pidfd, or -1 with errno set.
+    private func duplicateSocket(_ tid: pid_t, _ fd: Int32) -> Int32 {
+        for fresh in [false, true] {
+            let pidfd = threadPidfd(tid, fresh: fresh)
+            guard pidfd >= 0 else { return -1 }
+            let duplicate = clandlock_pidfd_getfd(pidfd, fd, 0)
+            if duplicate >= 0 || errno != ESRCH { return duplicate }
+        }
+        return -1
+    }
+
+    /// `sendto(fd, buf, len, flags, addr, addrlen)` with a non-NULL `addr` on a UDP socket, with
+    /// no allocation beyond the address bytes and about ten system calls: `pidfd_getfd`,
+    /// `getsockopt(SO_PROTOCOL)` and `getsockopt(SO_TYPE)`, one `process_vm_readv` of address and data, `ID_VALID`,
+    /// `getsockname` (family and bound state, under the UDP lock), `sendto` on the duplicate,
+    /// `close`, and the reply. Returns `false`, having replied nothing, for anything else
+    /// (another socket, large or zero-copy sends, failures to classify): the general path then
+    /// handles the notification from scratch.
+    private func handleSendtoFast(_ raw: clandlock_seccomp_notif) -> Bool {
+        guard supportsThreadPidfd else { return false }
+        let tid = pid_t(raw.pid)
+        let (a0, a1, a2, a3, a4, a5) = raw.data.args
+        let fd = Int32(truncatingIfNeeded: a0)
+        let addressLength = Int32(truncatingIfNeeded: a5)
+        let flags = Int32(truncatingIfNeeded: a3)
+        guard a0 >> 31 == 0, addressLength >= 0, addressLength <= 128, a2 <= 65535, flags & msgZeroCopy == 0,
+            a4 != 0
+        else { return false }
+        let length = Int(a2)
+        let duplicate = duplicateSocket(tid, fd)
+        guard duplicate >= 0 else { return false }
+        var handedOver = false
+        defer { if !handedOver { close(duplicate) } }
+        var proto: Int32 = 0
+        var optionLength = socklen_t(4)
+        guard getsockopt(duplicate, SOL_SOCKET, SO_PROTOCOL, &proto, &optionLength) == 0, proto == Int32(IPPROTO_UDP)
+        else { return false }
+        // sk_is_udp() also needs SOCK_DGRAM: a raw socket may carry IPPROTO_UDP too, and
+        // Landlock does not restrict raw sockets.
+        var type: Int32 = 0
+        guard getsockopt(duplicate, SOL_SOCKET, SO_TYPE, &type, &optionLength) == 0, type == Int32(SOCK_DGRAM.rawValue)
+        else { return false }
+        // Address and data in one copy. A fault in the data is EFAULT only once the address
+        // passed Landlock's check, as in the kernel (security_socket_sendmsg runs first).
+        let copied = max(0, clandlock_read_memory2(
+            tid, a4, addressBuffer, Int(addressLength), a1, payloadBuffer, length))
+        guard copied >= Int(addressLength) else {
+            guard isValid(raw.id) else { return true }
+            reply(raw.id, .error(EFAULT))
+            return true
+        }
+        let dataFault = copied < Int(addressLength) + length
+        guard isValid(raw.id) else { return true }
+        let address = [UInt8](UnsafeRawBufferPointer(start: addressBuffer, count: Int(addressLength)))
+        let policy = effectivePolicy(tid)
+        var socketFamily = UDPSocketFamily.inet
+        let outcome = udpLock.withLock { _ -> Outcome? in
+            var local = sockaddr_in6()
+            var localLength = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            let named = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(duplicate, $0, &localLength) }
+            }
+            guard named == 0 else { return nil }
+            let family: UDPSocketFamily
+            switch Int32(local.sin6_family) {
+            case AF_INET: family = .inet
+            case AF_INET6: family = .inet6
+            default: return nil
+            }
+            socketFamily = family
+            let decision = UDPDecision.check(
+                .send(hasAddress: true), family: family, address: address, isBound: local.sin6_port != 0, policy: policy)
+            if let error = decision.errno {
+                report(decision, operation: .send(hasAddress: true))
+                return .error(error)
+            }
+            if dataFault { return .error(EFAULT) }
+            let sent = sendto(
+                duplicate, payloadBuffer, length, flags | msgDontWait | msgNoSignal, addressBuffer.assumingMemoryBound(to: sockaddr.self),
+                socklen_t(addressLength))
+            if sent >= 0 { return .value(Int64(sent)) }
+            return .error(lastErrno == EWOULDBLOCK ? EAGAIN : lastErrno)
+        }
+        guard let outcome else { return false }
+        if outcome == .error(EAGAIN), flags & msgDontWait == 0, clandlock_fcntl_getfl(duplicate) & O_NONBLOCK == 0 {
+            // A blocking socket that would block: finish on a thread of its own, as the general path.
+            let pidfd = clandlock_pidfd_open(tid, UInt32(O_EXCL))
+            guard pidfd >= 0 else { reply(raw.id, .error(ESRCH)); return true }
+            let args = withUnsafeBytes(of: raw.data.args) { Array($0.bindMemory(to: UInt64.self)) }
+            let call = Call(Notification(id: raw.id, tid: tid, nr: raw.data.nr, args: args), socket: duplicate, pidfd: pidfd)
+            handedOver = true
+            call.openStatus()
+            let message = CopiedMessage(
+                address: address, data: [UInt8](UnsafeRawBufferPointer(start: payloadBuffer, count: length)), control: [])
+            let kind = SocketKind(
+                domain: socketFamily == .inet ? AF_INET : AF_INET6, type: Int32(SOCK_DGRAM.rawValue), proto: proto)
+            startThread { [self] in
+                _ = clandlock_block_all_signals()
+                transmit([message], from: 0, sent: 0, single: true, call, kind, flags: flags, blocking: true, mayBlock: true)
+            }
+            return true
+        }
+        if case .error(EPIPE) = outcome, flags & msgNoSignal == 0, let pidfd = threadPidfds[tid] {
+            _ = clandlock_pidfd_send_signal(pidfd, SIGPIPE)  // The kernel signals the sending thread.
+        }
+        close(duplicate)
+        handedOver = true
+        reply(raw.id, outcome)
+        return true
+    }
+
+    /// The UDP layers that apply to a task: the sandbox's, and those of nested sandboxes
+    /// registered with this supervisor that the task belongs to.
+    func effectivePolicy(_ tid: pid_t) -> UDPPolicy {
+        policy
     }
 
     func isValid(_ id: UInt64) -> Bool {
@@ -122,11 +272,16 @@ final class Supervisor: @unchecked Sendable {
         return clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_id_valid, &copy) == 0
     }
 
-    func reply(_ id: UInt64, _ outcome: Outcome) {
+    /// Answers a notification. The kernel-internal restart codes (512...530: ERESTARTSYS,
+    /// ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, ...) are turned into EINTR unless
+    /// `restartVerified`: the syscall exit path turns them into a restart or EINTR only when
+    /// the thread has TIF_SIGPENDING set; otherwise the program would see errno 512.
+    func reply(_ id: UInt64, _ outcome: Outcome, restartVerified: Bool = false) {
         var response = clandlock_seccomp_notif_resp(id: id, val: 0, error: 0, flags: 0)
         switch outcome {
         case .value(let value): response.val = value
-        case .error(let error): response.error = -error
+        case .error(let error):
+            response.error = -((512...530).contains(error) && !(restartVerified && error == errnoRestartSys) ? EINTR : error)
         }
         // ENOENT: the task was interrupted (killed) meanwhile; nothing to do.
         _ = clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_send, &response)
@@ -169,8 +324,9 @@ final class Supervisor: @unchecked Sendable {
                 }
                 return reply(n.id, outcome)
             }
+            let directory = workingDirectory(of: n.tid, for: address, kind: kind)
             domain.run { [self] in
-                enterWorkingDirectory(of: n.tid, for: address, kind: kind)
+                enter(directory)
                 reply(n.id, perform(isConnect ? .connect : .bind, call.socket, address))
             }
         case numbers.sendto:
@@ -296,16 +452,23 @@ final class Supervisor: @unchecked Sendable {
         return withUnsafeBytes(of: storage) { $0[2] != 0 || $0[3] != 0 }
     }
 
-    /// For a relative pathname AF_UNIX address, moves the (unshared) working directory of the
-    /// calling executor thread to the program thread's.
-    func enterWorkingDirectory(of tid: pid_t, for address: [UInt8]?, kind: SocketKind) {
+    /// For a relative pathname AF_UNIX address: the program thread's working directory, opened
+    /// (`O_PATH`) on the unrestricted monitor thread, whose Landlock domain cannot refuse
+    /// `/proc`; -1 otherwise.
+    func workingDirectory(of tid: pid_t, for address: [UInt8]?, kind: SocketKind) -> Int32 {
         guard kind.domain == AF_UNIX, let address, address.count > 2, address[2] != 0, address[2] != UInt8(ascii: "/")
-        else { return }
-        guard clandlock_unshare_fs() == 0 else { return }
-        let directory = open("/proc/\(tid)/cwd", oPath | O_DIRECTORY | O_CLOEXEC)
+        else { return -1 }
+        return open("/proc/\(tid)/cwd", oPath | O_DIRECTORY | O_CLOEXEC)
+    }
+
+    /// Moves the (unshared) working directory of the calling executor thread to `directory`
+    /// and closes it. The monitor opens `/proc/<tid>/cwd` unrestricted, after the notification
+    /// was checked valid, so it fails only if the thread is gone, when the reply is dropped.
+    func enter(_ directory: Int32) {
         guard directory >= 0 else { return }
+        defer { close(directory) }
+        guard clandlock_unshare_fs() == 0 else { return }
         _ = fchdir(directory)
-        close(directory)
     }
 
     /// Sends the messages in order, as sendto/sendmsg (`single`) or sendmmsg, then replies.
@@ -316,6 +479,10 @@ final class Supervisor: @unchecked Sendable {
         let socket = call.socket
         let udp = kind.udpFamily
         let blocking = flags & msgDontWait == 0 && clandlock_fcntl_getfl(socket) & O_NONBLOCK == 0
+        if blocking {
+            call.openStatus()
+            guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
+        }
         if flags & 0x400_0000 != 0 {  // MSG_ZEROCOPY: completions would concern the supervisor's copy.
             var enabled: Int32 = 0
             var length = socklen_t(4)
@@ -326,8 +493,9 @@ final class Supervisor: @unchecked Sendable {
         // Calls with an address on other sockets are checked by the kernel against the
         // program's domain: they run on an executor thread in that domain.
         let needsDomain = udp == nil && messages.contains { $0.address != nil }
+        let directory = needsDomain ? workingDirectory(of: n.tid, for: messages.first?.address, kind: kind) : -1
         let job: @Sendable (Bool) -> Void = { [self] mayBlock in
-            if needsDomain { enterWorkingDirectory(of: n.tid, for: messages.first?.address, kind: kind) }
+            if needsDomain { enter(directory) }
             transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: mayBlock)
         }
         if needsDomain {
@@ -349,6 +517,8 @@ final class Supervisor: @unchecked Sendable {
             let message = messages[index]
             var deadline: Int64? = nil
             var outcome: Outcome
+            var restartVerified = false
+            var processSignalSlices = 0
             while true {
                 outcome = sendOne(message, call, kind, flags: flags | msgDontWait)
                 guard outcome == .error(EAGAIN), blocking else { break }
@@ -367,10 +537,23 @@ final class Supervisor: @unchecked Sendable {
                 var pollfd = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
                 _ = poll(&pollfd, 1, 20)
                 guard isValid(n.id) else { return }
-                if hasDeliverableSignal(n.tid) {
+                switch pendingSignal(call.statusFD) {
+                case .thread:
+                    // Directed at this thread, unblocked: TIF_SIGPENDING is set and stays set
+                    // until the thread returns to user mode, so ERESTARTSYS becomes a restart
+                    // (SA_RESTART, or the signal went away) or EINTR, as in the kernel.
+                    restartVerified = true
                     outcome = .error(errnoRestartSys)
-                    break
+                case .process:
+                    // Process-directed: another thread may take it. After a grace of about
+                    // 60 ms still pending: EINTR (ERESTARTSYS could leak as errno 512 if this
+                    // thread was not the one woken).
+                    processSignalSlices += 1
+                    if processSignalSlices >= 3 { outcome = .error(EINTR) }
+                case .none:
+                    processSignalSlices = 0
                 }
+                if outcome == .error(errnoRestartSys) || outcome == .error(EINTR) { break }
                 if let deadline, monotonicMilliseconds() >= deadline { outcome = .error(EAGAIN); break }
             }
             switch outcome {
@@ -383,7 +566,7 @@ final class Supervisor: @unchecked Sendable {
                     }
                 }
             case .error(let error):
-                if single || sentCount == 0 { return reply(n.id, .error(error)) }
+                if single || sentCount == 0 { return reply(n.id, .error(error), restartVerified: restartVerified) }
                 return reply(n.id, .value(Int64(sentCount)))
             }
         }
@@ -492,6 +675,17 @@ final class Call: @unchecked Sendable {
     let notification: Notification
     let socket: Int32
     let pidfd: Int32
+    /// `/proc/<tid>/status` of the calling thread, opened on the (unrestricted) monitor thread
+    /// before a blocking send leaves it, so that an executor thread whose Landlock domain
+    /// cannot open `/proc` still watches the thread's signals; -1 if not opened. The open
+    /// file names the task: if it exits, reads fail instead of describing a reused thread id.
+    private(set) var statusFD: Int32 = -1
+
+    /// Opens `statusFD` (monitor thread only, before the call is handed to another thread).
+    func openStatus() {
+        guard statusFD < 0 else { return }
+        statusFD = open("/proc/\(notification.tid)/status", O_RDONLY | O_CLOEXEC)
+    }
 
     init(_ notification: Notification, socket: Int32, pidfd: Int32) {
         self.notification = notification
@@ -502,6 +696,7 @@ final class Call: @unchecked Sendable {
     deinit {
         close(socket)
         close(pidfd)
+        if statusFD >= 0 { close(statusFD) }
     }
 }
 
@@ -513,6 +708,7 @@ extension Supervisor {
 
 let msgDontWait: Int32 = 0x40
 let msgNoSignal: Int32 = 0x4000
+let msgZeroCopy: Int32 = 0x400_0000
 let oPath: Int32 = 0o10000000
 
 func monotonicMilliseconds() -> Int64 {

@@ -76,17 +76,31 @@ extension Substring {
     }
 }
 
-/// Whether the thread has a signal pending that it does not block or ignore: a blocking call
-/// the supervisor performs for it must then end as the kernel would end it (`ERESTARTSYS`).
-/// `false` when `/proc` cannot be read.
-func hasDeliverableSignal(_ tid: pid_t) -> Bool {
-    guard let text = readSmallFile("/proc/\(tid)/status") else { return false }
+/// A signal pending for a thread that it neither blocks nor ignores.
+enum PendingSignal {
+    case none
+    /// Directed at the thread (`SigPnd`): only this thread can take it.
+    case thread
+    /// Directed at the process (`ShdPnd`) only: any thread not blocking it may take it.
+    case process
+}
+
+/// Reads a `/proc/<tid>/status` opened earlier (`.none` when it cannot be read: the thread is
+/// gone, or the file was never opened).
+func pendingSignal(_ statusFD: Int32) -> PendingSignal {
+    guard statusFD >= 0 else { return .none }
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    let count = bytes.withUnsafeMutableBytes { pread(statusFD, $0.baseAddress, 4096, 0) }
+    guard count > 0 else { return .none }
+    let text = String(decoding: bytes[0..<count], as: UTF8.self)
     var fields: [String: UInt64] = [:]
     for line in text.split(separator: "\n") {
         for key in ["SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:"] where line.hasPrefix(key) {
             fields[key] = UInt64(line.dropFirst(key.count).trimmingCharacters(), radix: 16)
         }
     }
-    let pending = (fields["SigPnd:"] ?? 0) | (fields["ShdPnd:"] ?? 0)
-    return pending & ~(fields["SigBlk:"] ?? 0) & ~(fields["SigIgn:"] ?? 0) != 0
+    let deliverable = ~(fields["SigBlk:"] ?? 0) & ~(fields["SigIgn:"] ?? 0)
+    if (fields["SigPnd:"] ?? 0) & deliverable != 0 { return .thread }
+    if (fields["ShdPnd:"] ?? 0) & deliverable != 0 { return .process }
+    return .none
 }

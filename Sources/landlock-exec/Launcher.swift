@@ -123,11 +123,12 @@ enum Launcher {
             ).exit()
         }
         let dropped = status.dropped
-        var explicit: [(AccessRight, RightKind)] = []
-        var implicit: [(AccessRight, RightKind)] = []
-        func sort<Bits: LandlockBitmask>(_ bits: Bits, explicitBits: Bits, kind: RightKind) {
+        var explicit: [(AccessRight, RightKind, String?)] = []
+        var implicit: [(AccessRight, RightKind, String?)] = []
+        func sort<Bits: LandlockBitmask>(_ bits: Bits, explicitBits: Bits, kind: RightKind, reason: String? = nil) {
             for right in bits.accessRights {
-                if explicitBits.rawValue & right.rawValue != 0 { explicit.append((right, kind)) } else { implicit.append((right, kind)) }
+                let entry = (right, kind, reason)
+                if explicitBits.rawValue & right.rawValue != 0 { explicit.append(entry) } else { implicit.append(entry) }
             }
         }
         sort(dropped.handledFileSystem, explicitBits: policy.explicitFileSystem, kind: .fileSystem)
@@ -139,13 +140,21 @@ enum Launcher {
         sort(dropped.handledNetwork.union(udpNotEnforced), explicitBits: policy.explicitNetwork, kind: .network)
         sort(dropped.scopes, explicitBits: policy.explicitScopes, kind: .scope)
         sort(dropped.restrictSelfFlags, explicitBits: policy.restrictFlags, kind: .restrictSelf)
+        // Inside a supervised sandbox, the outer supervisor performs the socket calls.
+        let gap = sandbox.notEnforcedForOuterSupervisor
+        let outer = "an outer seccomp supervisor performs the socket calls outside this sandbox's layer"
+        sort(gap.network.subtracting(dropped.handledNetwork).subtracting(udpNotEnforced), explicitBits: policy.explicitNetwork, kind: .network, reason: outer)
+        sort(gap.scopes.subtracting(dropped.scopes), explicitBits: policy.explicitScopes, kind: .scope, reason: outer)
+        sort(gap.fileSystem.subtracting(dropped.handledFileSystem), explicitBits: policy.explicitFileSystem, kind: .fileSystem, reason: outer)
 
         if !explicit.isEmpty {
             if policy.bestEffort {
                 for line in describe(explicit, sandbox) { warn("not enforced: \(line)") }
             } else {
                 var hints: [String] = []
-                if explicit.contains(where: { $0.1 == .network && NetworkAccess.udp.rawValue & $0.0.rawValue != 0 }) {
+                if explicit.contains(where: { $0.2 != nil }) {
+                    hints.append("run the command outside the supervised sandbox, or on Linux 7.2 where no supervisor is needed, or add --best-effort")
+                } else if explicit.contains(where: { $0.1 == .network && NetworkAccess.udp.rawValue & $0.0.rawValue != 0 }) {
                     hints.append(
                         "the UDP rights need Linux 7.2 (Landlock ABI 10) or the supervisor; remove the UDP options, "
                             + "update the kernel, run where the supervisor works, or add --best-effort")
@@ -165,11 +174,11 @@ enum Launcher {
     }
 
     /// `net.bind_udp, net.connect_send_udp (reason)`, grouping rights by reason.
-    private static func describe(_ rights: [(AccessRight, RightKind)], _ sandbox: SandboxStatus) -> [String] {
+    private static func describe(_ rights: [(AccessRight, RightKind, String?)], _ sandbox: SandboxStatus) -> [String] {
         var groups: [(reason: String, names: [String])] = []
-        for (right, kind) in rights {
-            var reason = Enforcement.reason(for: right, kind: kind, status: sandbox.restriction.landlock)
-            if kind == .network {
+        for (right, kind, override) in rights {
+            var reason = override ?? Enforcement.reason(for: right, kind: kind, status: sandbox.restriction.landlock)
+            if kind == .network && override == nil {
                 let udp = right.rawValue == NetworkAccess.bindUDP.rawValue ? sandbox.bindUDP
                     : right.rawValue == NetworkAccess.connectSendUDP.rawValue ? sandbox.connectSendUDP : nil
                 if case .notEnforced(let why) = udp {

@@ -53,8 +53,8 @@ struct FileSystemEnforcementTests {
         await #expect(processExitsWith: .success) {
             let writable = makeTree(), readable = makeTree()
             _ = try filesystemRuleset([
-                PathBeneath(writable, FileSystemAccess.all(in: .v3)),
-                PathBeneath(readable, FileSystemAccess.read(in: .v3)),
+                PathBeneath(writable, FileSystemAccess.all(in: runningABI(atMost: .v3))),
+                PathBeneath(readable, FileSystemAccess.read(in: .v1)),
             ]).create().restrictSelf()
             verify(openFile(writable + "/file", O_WRONLY), is: 0, "write allowed")
             verify(openFile(writable + "/new", O_WRONLY | O_CREAT), is: 0, "create allowed")

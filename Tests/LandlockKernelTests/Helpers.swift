@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import LandlockTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -103,9 +104,15 @@ func tcpListener() -> (fd: Int32, port: UInt16) {
     return (fd, localPort(fd))
 }
 
-/// A ruleset for the tests: filesystem rights of `abi` handled, `rules` allowed.
-func filesystemRuleset(_ rules: [PathBeneath], abi: LandlockABI = .v3) throws(LandlockError) -> Ruleset {
-    var ruleset = Ruleset(compatibility: .hardRequirement).handling(FileSystemAccess.all(in: abi))
+/// The running kernel's ABI, capped at `abi`: what a hard requirement can ask here.
+func runningABI(atMost abi: LandlockABI) -> LandlockABI {
+    min(abi, LandlockABI(kernelVersion: TestKernel.abi) ?? .v1)
+}
+
+/// A ruleset for the tests: the filesystem rights of ABI 3 (or of the running kernel, if
+/// older) handled as a hard requirement, `rules` allowed.
+func filesystemRuleset(_ rules: [PathBeneath]) throws(LandlockError) -> Ruleset {
+    var ruleset = Ruleset(compatibility: .hardRequirement).handling(FileSystemAccess.all(in: runningABI(atMost: .v3)))
     for rule in rules { try ruleset.add(rule) }
     return ruleset
 }

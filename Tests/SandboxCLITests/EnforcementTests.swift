@@ -123,6 +123,26 @@ struct NetworkTests {
         #expect(unrestricted.status == 0, "\(unrestricted)")
     }
 
+    /// Inside a supervised sandbox, the outer supervisor performs the socket calls in its own
+    /// domain, so an inner sandbox cannot enforce its network rules for them: it must say so.
+    @Test func aSandboxNestedInASupervisedOneRefusesNetworkRulesItCannotEnforce() {
+        let outer = ["--quiet", "--rox", "/", "--udp-supervisor", "always", "--"]
+        let strict = exec(outer + [landlockExec, "--rox", "/", "--connect-tcp", "80", "--", "true"])
+        #expect(strict.status == 125, "\(strict)")
+        #expect(strict.standardError == """
+            landlock-exec: error: Refusing to run: this kernel cannot enforce net.connect_tcp (an outer seccomp \
+            supervisor performs the socket calls outside this sandbox's layer)
+            Hint: run the command outside the supervised sandbox, or on Linux 7.2 where no supervisor is needed, or \
+            add --best-effort
+
+            """)
+        let bestEffort = exec(outer + [landlockExec, "--rox", "/", "--best-effort", "--connect-tcp", "80", "--", "true"])
+        #expect(bestEffort.status == 0, "\(bestEffort)")
+        #expect(bestEffort.standardError.contains(
+            "landlock-exec: warning: not enforced: net.connect_tcp (an outer seccomp supervisor performs the socket calls outside this sandbox's layer)"),
+            "\(bestEffort)")
+    }
+
     @Test(.enabled(if: (LandlockStatus.current.abi ?? .v1) < .v10, "Kernels with ABI 10 enforce the UDP rights without the supervisor"))
     func udpRulesWithoutTheSupervisorAreRefusedInStrictModeAndReportedInBestEffort() {
         let abi = LandlockStatus.current.abi!.rawValue

@@ -78,6 +78,8 @@ int clandlock_seccomp_install(unsigned int flags, const struct clandlock_sock_fi
                               unsigned short count);
 /// ioctl(2) with a pointer argument.
 int clandlock_ioctl(int fd, unsigned long request, void *_Nullable argument);
+/// ioctl(2) with an integer argument (`SECCOMP_IOCTL_NOTIF_SET_FLAGS` takes its flags by value).
+int clandlock_ioctl_value(int fd, unsigned long request, unsigned long value);
 /// pidfd_open(2).
 int clandlock_pidfd_open(pid_t pid, unsigned int flags);
 /// pidfd_getfd(2).
@@ -146,6 +148,10 @@ pid_t clandlock_spawn(const struct clandlock_spawn_plan *_Nonnull plan);
 /// process_vm_readv(2)/process_vm_writev(2) of one contiguous range. Returns the number of
 /// bytes copied or -1. Why C: the Swift Glibc module does not export them (_GNU_SOURCE).
 long clandlock_read_memory(pid_t pid, uint64_t remote, void *_Nonnull local, size_t length);
+/// One process_vm_readv(2) of two ranges (either may be empty). Returns the bytes copied or -1;
+/// a fault in the second range gives a short count.
+long clandlock_read_memory2(pid_t pid, uint64_t remote1, void *_Nonnull local1, size_t length1, uint64_t remote2,
+                            void *_Nonnull local2, size_t length2);
 long clandlock_write_memory(pid_t pid, uint64_t remote, const void *_Nonnull local, size_t length);
 /// pthread_sigmask(SIG_BLOCK, all) for the calling thread, so the supervisor's threads never
 /// run the host program's signal handlers.

@@ -1,0 +1,442 @@
+internal import CLandlock
+// SPDX-License-Identifier: Apache-2.0
+import Landlock
+import LandlockSupervisor
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `landlock-bench run`: every comparison measured in this one process run, native and
+/// sandboxed runs interleaved round by round (the order alternates), medians over rounds.
+struct Driver {
+    var quick = false
+    /// Inside the Linux 7.2 guest: UDP workloads only, native vs kernel Landlock vs supervisor.
+    var guest = false
+    var seconds: Double? = nil
+    var rounds: Int? = nil
+    var startupIterations: Int? = nil
+    var groups: Set<String> = ["startup", "udp", "stream", "memory"]
+    var landlockExec: String? = nil
+    /// What was measured (commit, local changes), printed in the header.
+    var state: String? = nil
+
+    let executable = selfExecutable()
+    var udpPort: UInt16 = 0
+    var tcpPort: UInt16 = 0
+    var directory = ""
+    var kernelABI: LandlockABI? = nil
+
+    var roundCount: Int { rounds ?? (quick ? 3 : 9) }
+    var runSeconds: Double { seconds ?? (quick ? 0.03 : 0.3) }
+    var spawnIterations: Int { startupIterations ?? (quick ? 8 : 60) }
+
+    mutating func run() {
+        signal(SIGPIPE, SIG_IGN)
+        kernelABI = LandlockStatus.current.abi
+        udpPort = freePort(udpType)
+        tcpPort = freePort(streamType)
+        var template = Array("/tmp/landlock-bench.XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else { fail("mkdtemp", errno: errno) }
+        directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { rmdir(directory) }
+
+        printHeader()
+        if guest {
+            guestTable()
+            return
+        }
+        if groups.contains("startup") { startupTable() }
+        if groups.contains("udp") {
+            workloadTable("UDP under the supervisor against native", Workload.allCases.filter(\.isUDP) + [.getppid])
+        }
+        if groups.contains("stream") {
+            workloadTable(
+                "TCP and UNIX under the supervisor against native (programs that never use UDP)",
+                Workload.allCases.filter { !$0.isUDP && $0 != .getppid })
+        }
+        if groups.contains("memory") { memoryTable() }
+    }
+
+    // MARK: Header
+
+    func printHeader() {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let abi = kernelABI.map { "\($0)" } ?? "none"
+        printLine("# landlock-bench \(guest ? "(guest) " : "")\(quick ? "--quick" : "full")")
+        printLine("")
+        printLine("- kernel: Linux \(release) \(machine), \(cpus) CPUs online, Landlock \(abi)")
+        if let state { printLine("- measured: \(state)") }
+        printLine("- supervisor: \(SupervisorAvailability.current)")
+        printLine(
+            "- method: \(roundCount) rounds; each round runs every variant of a row back to back "
+                + "(the order rotates each round); workloads loop for \(format(runSeconds, 2)) s per run"
+                + (guest ? "" : ", start-up rows time \(spawnIterations) spawns per run (median per run)")
+                + "; cells are medians over rounds; ratios are medians of the per-round ratios")
+        printLine("")
+    }
+
+    // MARK: Start-up
+
+    func startupTable() {
+        printLine("## Start-up: spawn and wait for /bin/true")
+        printLine("")
+        printLine("| command | native | sandboxed | added | ratio | goal | met |")
+        printLine("|---|---|---|---|---|---|---|")
+        let typicalArguments = ["--quiet", "--rox", "/usr", "--ro", "/etc"]
+        let native: () -> Void = {
+            waitFor(start(.native, path: "/bin/true", arguments: [], ruleset: Ruleset(), quiet: true))
+        }
+        if let cli = landlockExec ?? locateLandlockExec() {
+            let help = capture(cli, ["--help"]).output
+            let hasFlag = help.contains("--udp-supervisor")
+            let kernelArguments =
+                typicalArguments + (hasFlag ? ["--udp-supervisor", "never"] : []) + ["--", "/bin/true"]
+            startupRow(
+                "`landlock-exec \(kernelArguments.joined(separator: " "))`", goal: 2, native: native,
+                sandboxed: { checkCLI(cli, kernelArguments) })
+            // Reference: the launcher's own start-up, with no sandbox and no command.
+            startupRow(
+                "reference: `landlock-exec --version` (no sandbox, no command)", goal: nil, native: native,
+                sandboxed: { checkCLI(cli, ["--version"]) })
+            if hasFlag {
+                let supervisorArguments = typicalArguments + ["--udp-supervisor", "always", "--", "/bin/true"]
+                startupRow(
+                    "`landlock-exec \(supervisorArguments.joined(separator: " "))`", goal: 5, native: native,
+                    sandboxed: { checkCLI(cli, supervisorArguments) })
+            } else {
+                printLine(
+                    "| `landlock-exec --udp-supervisor always` | — | — | — | — | ≤ +5 ms | not measured: this landlock-exec has no --udp-supervisor |"
+                )
+            }
+        } else {
+            printLine(
+                "| `landlock-exec` | — | — | — | — | ≤ +2 ms | not measured: landlock-exec not found beside landlock-bench |"
+            )
+        }
+        for variant in [Variant.kernel, .supervisor] {
+            let check = statusCheck(variant, kernelUDP: false)
+            startupRow(
+                "library: `SandboxedCommand(udp: .\(variant == .kernel ? "kernelOnly" : "supervisor"))` prepare, spawn, wait",
+                goal: variant == .kernel ? 2 : 5, native: native,
+                sandboxed: {
+                    let pid = start(
+                        variant, path: "/bin/true", arguments: [], ruleset: Policies.typical(), expectStatus: check)
+                    if waitFor(pid) != 0 { fail("/bin/true failed in the \(variant.rawValue) sandbox") }
+                })
+        }
+        printLine("")
+    }
+
+    func checkCLI(_ cli: String, _ arguments: [String]) {
+        let status = waitFor(start(.native, path: cli, arguments: arguments, ruleset: Ruleset(), quiet: true))
+        if status != 0 { fail("landlock-exec \(arguments.joined(separator: " ")) exited with \(status)") }
+    }
+
+    func locateLandlockExec() -> String? {
+        let candidate = directoryName(executable) + "/landlock-exec"
+        return access(candidate, X_OK) == 0 ? candidate : nil
+    }
+
+    /// Median milliseconds of `spawnIterations` calls of `body`.
+    func spawnMedian(_ body: () -> Void) -> Double {
+        var samples: [Double] = []
+        for _ in 0..<spawnIterations {
+            let before = monotonicNanoseconds()
+            body()
+            samples.append(Double(monotonicNanoseconds() - before) / 1e6)
+        }
+        return median(samples)
+    }
+
+    func startupRow(_ name: String, goal: Double?, native: () -> Void, sandboxed: () -> Void) {
+        // Warm up both (page cache, the supervisor availability probe).
+        for _ in 0..<3 {
+            native()
+            sandboxed()
+        }
+        var nativeRuns: [Double] = []
+        var sandboxRuns: [Double] = []
+        for round in 0..<roundCount {
+            if round % 2 == 0 {
+                nativeRuns.append(spawnMedian(native))
+                sandboxRuns.append(spawnMedian(sandboxed))
+            } else {
+                sandboxRuns.append(spawnMedian(sandboxed))
+                nativeRuns.append(spawnMedian(native))
+            }
+        }
+        let added = median(zip(sandboxRuns, nativeRuns).map { $0 - $1 })
+        let ratio = median(zip(sandboxRuns, nativeRuns).map { $0 / $1 })
+        printLine(
+            "| \(name) | \(format(median(nativeRuns), 2)) ms | \(format(median(sandboxRuns), 2)) ms | "
+                + "+\(format(added, 2)) ms | \(format(ratio, 2))x time | "
+                + (goal.map { "≤ +\(format($0, 0)) ms | \(added <= $0 ? "yes" : "**MISSED**") |" } ?? "— | — |"))
+    }
+
+    // MARK: Workloads
+
+    /// Runs `workload` once as `variant`; returns nanoseconds per operation.
+    func measure(_ workload: Workload, _ variant: Variant) -> Double {
+        var fds: [Int32] = [0, 0]
+        guard clandlock_pipe_cloexec(&fds) == 0 else { fail("pipe2", errno: errno) }
+        let arguments =
+            [
+                "workload", workload.rawValue, "--seconds", format(runSeconds, 3), "--udp-port", "\(udpPort)",
+                "--tcp-port", "\(tcpPort)", "--dir", directory, "--result-fd", "\(fds[1])",
+            ] + (variant == .allowAllFilter ? ["--allow-all-filter"] : [])
+        let pid = start(
+            variant, path: executable, arguments: arguments,
+            ruleset: Policies.workload(
+                executable: executable, udpPort: udpPort, tcpPort: tcpPort, directory: directory),
+            inherit: [fds[1]], expectStatus: statusCheck(variant, kernelUDP: (kernelABI ?? .v1) >= .v10))
+        close(fds[1])
+        let output = readAll(fds[0])
+        close(fds[0])
+        let status = waitFor(pid)
+        guard status == 0 else { fail("\(workload.rawValue) (\(variant.rawValue)) exited with \(status): \(output)") }
+        var fields: [String: String] = [:]
+        for field in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let parts = field.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+        }
+        guard let perOp = fields["ns_per_op"].flatMap(Double.init), let ops = fields["ops"].flatMap(Int.init) else {
+            fail("\(workload.rawValue) (\(variant.rawValue)) printed no result: \(output)")
+        }
+        if let received = fields["received"].flatMap(Int.init), received < ops {
+            fail("\(workload.rawValue) (\(variant.rawValue)): \(ops) datagrams sent, only \(received) received")
+        }
+        return perOp
+    }
+
+    /// Runs every variant `roundCount` times, rotating the order each round.
+    func interleave(_ workload: Workload, _ variants: [Variant]) -> [Variant: [Double]] {
+        for variant in variants { _ = measure(workload, variant) }  // warm-up, not recorded
+        var results: [Variant: [Double]] = [:]
+        for round in 0..<roundCount {
+            let shift = round % variants.count
+            for variant in variants[shift...] + variants[..<shift] {
+                results[variant, default: []].append(measure(workload, variant))
+            }
+        }
+        return results
+    }
+
+    static func goal(_ workload: Workload) -> Double? {
+        switch workload {
+        case .udpSendto: 0.35
+        case .udpSendConnected: 0.97
+        default: nil
+        }
+    }
+
+    func cell(_ workload: Workload, _ nanoseconds: Double) -> String {
+        switch workload {
+        case .tcpStream, .tcpStreamSendmsg, .unixStream:
+            "\(format(65536 / nanoseconds * 1e9 / 1_048_576, 0)) MiB/s"
+        default:
+            "\(format(nanoseconds / 1000, 2)) µs/op"
+        }
+    }
+
+    func workloadTable(_ title: String, _ workloads: [Workload]) {
+        printLine("## \(title)")
+        printLine("")
+        printLine("Ratio: sandboxed throughput as a fraction of native (1.00x = no cost).")
+        printLine("")
+        printLine("| workload | what | native | supervisor | ratio | goal | met |")
+        printLine("|---|---|---|---|---|---|---|")
+        for workload in workloads {
+            let results = interleave(workload, [.native, .supervisor])
+            let native = results[.native]!
+            let supervised = results[.supervisor]!
+            let ratio = median(zip(native, supervised).map { $0 / $1 })
+            let goal = Self.goal(workload)
+            let met = goal.map { ratio >= $0 ? "yes" : "**MISSED**" } ?? "—"
+            printLine(
+                "| \(workload.rawValue) | \(workload.summary) | \(cell(workload, median(native))) | "
+                    + "\(cell(workload, median(supervised))) | \(format(ratio, 2))x | \(goal.map { "≥ \(format($0, 2))x" } ?? "—") | \(met) |"
+            )
+        }
+        if workloads.contains(.udpSendConnected) {
+            // The floor: what any seccomp filter costs, against the supervisor's filter.
+            for workload in [Workload.udpSendConnected, .getppid] {
+                let results = interleave(workload, [.native, .allowAllFilter])
+                let native = results[.native]!
+                let filtered = results[.allowAllFilter]!
+                printLine(
+                    "| \(workload.rawValue) | reference: under a one-instruction allow-all seccomp filter, no supervisor "
+                        + "(the floor of any filter) | \(cell(workload, median(native))) | \(cell(workload, median(filtered))) | "
+                        + "\(format(median(zip(native, filtered).map { $0 / $1 }), 2))x | — | — |")
+            }
+        }
+        printLine("")
+    }
+
+    // MARK: The 7.2 guest
+
+    func guestTable() {
+        guard (kernelABI ?? .v1) >= .v10 else {
+            fail(
+                "--guest needs a kernel with Landlock ABI 10 (Linux 7.2); this one has \(kernelABI.map { "\($0)" } ?? "none")"
+            )
+        }
+        printLine("## Inside Linux 7.2 (Landlock ABI 10): kernel UDP rights against no sandbox and the supervisor")
+        printLine("")
+        printLine("Ratios only (TCG emulation: absolute times mean nothing). Each ratio is a throughput fraction.")
+        printLine("")
+        printLine(
+            "| workload | kernel / native | supervisor / native | supervisor / kernel | goal (supervisor / native) | met |"
+        )
+        printLine("|---|---|---|---|---|---|")
+        for workload in Workload.allCases where workload.isUDP {
+            let results = interleave(workload, [.native, .kernel, .supervisor])
+            func ratio(_ base: Variant, _ other: Variant) -> Double {
+                median(zip(results[base]!, results[other]!).map { $0 / $1 })
+            }
+            let supervisorRatio = ratio(.native, .supervisor)
+            let goal = Self.goal(workload)
+            printLine(
+                "| \(workload.rawValue) | \(format(ratio(.native, .kernel), 2))x | \(format(supervisorRatio, 2))x | "
+                    + "\(format(ratio(.kernel, .supervisor), 2))x | \(goal.map { "≥ \(format($0, 2))x" } ?? "—") | "
+                    + "\(goal.map { supervisorRatio >= $0 ? "yes" : "**MISSED**" } ?? "—") |")
+        }
+        printLine("")
+    }
+
+    // MARK: Memory
+
+    func memoryTable() {
+        printLine("## Memory: the supervising process with sleeping sandboxed children")
+        printLine("")
+        printLine(
+            "A fresh `landlock-bench memory` process starts N `/bin/sleep` children with `SandboxedCommand` "
+                + "and reads its own /proc/self/status; `kernelOnly` (no supervisor) for comparison.")
+        printLine("")
+        printLine("| children | udp | VmRSS before | VmRSS with children | added per child | VmHWM | threads |")
+        printLine("|---|---|---|---|---|---|---|")
+        for (children, variant) in [(1, Variant.supervisor), (100, .supervisor), (1, .kernel), (100, .kernel)] {
+            var samples: [[String: Int]] = []
+            for _ in 0..<(quick ? 1 : 3) {
+                let (status, output) = capture(
+                    executable, ["memory", "--children", "\(children)", "--variant", variant.rawValue])
+                guard status == 0 else { fail("memory --children \(children) exited with \(status)") }
+                var fields: [String: Int] = [:]
+                for field in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+                    let parts = field.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2, let value = Int(parts[1]) { fields[String(parts[0])] = value }
+                }
+                samples.append(fields)
+            }
+            func value(_ key: String) -> Double { median(samples.compactMap { $0[key].map(Double.init) }) }
+            let before = value("baseline_rss_kib")
+            let with = value("rss_kib")
+            printLine(
+                "| \(children) | \(variant == .supervisor ? "supervisor" : "kernelOnly") | \(format(before / 1024, 1)) MiB | "
+                    + "\(format(with / 1024, 1)) MiB | \(format((with - before) / Double(children), 0)) KiB | "
+                    + "\(format(value("hwm_kib") / 1024, 1)) MiB | \(format(value("threads"), 0)) |")
+        }
+        if let cli = landlockExec ?? locateLandlockExec(), capture(cli, ["--help"]).output.contains("--udp-supervisor")
+        {
+            var samples: [Double] = []
+            for _ in 0..<(quick ? 1 : 3) {
+                if let rss = cliSupervisorRSS(cli) { samples.append(Double(rss)) }
+            }
+            if samples.isEmpty {
+                printLine(
+                    "| 1 | `landlock-exec --udp-supervisor always` | — | not measured: no supervising landlock-exec process found | — | — | — |"
+                )
+            } else {
+                printLine(
+                    "| 1 | `landlock-exec --udp-supervisor always` (its own process) | — | \(format(median(samples) / 1024, 1)) MiB | — | — | — |"
+                )
+            }
+        }
+        printLine("")
+    }
+
+    /// VmRSS of a `landlock-exec --udp-supervisor always` process supervising one `sleep`.
+    func cliSupervisorRSS(_ cli: String) -> Int? {
+        let arguments = [
+            "--quiet", "--rox", "/usr", "--ro", "/etc", "--rox", "/bin", "--udp-supervisor", "always", "--",
+            "/bin/sleep", "60",
+        ]
+        let pid = start(.native, path: cli, arguments: arguments, ruleset: Ruleset())
+        usleep(500_000)
+        var children: [pid_t] = []
+        // The child's parent is whichever thread forked it: look at every task.
+        if let directory = opendir("/proc/\(pid)/task") {
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard let tid = pid_t(name), let text = readTextFile("/proc/\(pid)/task/\(tid)/children") else {
+                    continue
+                }
+                children += text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+            }
+            closedir(directory)
+        }
+        let exe = (try? String(readlinkPath: "/proc/\(pid)/exe")) ?? ""
+        let rss = exe.hasSuffix("landlock-exec") && !children.isEmpty ? procStatus("\(pid)", "VmRSS") : nil
+        for child in children { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
+        waitFor(pid)
+        return rss
+    }
+}
+
+extension String {
+    init(readlinkPath path: String) throws {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length > 0 else { throw Errno32(errno) }
+        self = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+struct Errno32: Error {
+    var value: Int32
+    init(_ value: Int32) { self.value = value }
+}
+
+/// `landlock-bench memory --children N --variant supervisor|kernel`.
+func memoryWorkload(children: Int, variant: Variant) {
+    // The first prepare() runs the supervisor availability probe; do it before the baseline.
+    _ = SupervisorAvailability.current
+    _ = LandlockStatus.current
+    let baseline = procStatus("self", "VmRSS") ?? -1
+    var pids: [pid_t] = []
+    for _ in 0..<children {
+        pids.append(
+            start(
+                variant, path: "/bin/sleep", arguments: ["60"], ruleset: Policies.typical(),
+                expectStatus: statusCheck(variant, kernelUDP: false)))
+    }
+    usleep(300_000)
+    let rss = procStatus("self", "VmRSS") ?? -1
+    let hwm = procStatus("self", "VmHWM") ?? -1
+    let threads = procStatus("self", "Threads") ?? -1
+    for pid in pids { kill(pid, SIGKILL) }
+    for pid in pids { waitFor(pid) }
+    printLine(
+        "memory children=\(children) baseline_rss_kib=\(baseline) rss_kib=\(rss) hwm_kib=\(hwm) threads=\(threads)")
+}
+
+/// A port that is free on 127.0.0.1 right now.
+func freePort(_ type: Int32) -> UInt16 {
+    let fd = makeSocket(AF_INET, type)
+    defer { close(fd) }
+    var address = loopbackAddress(port: 0)
+    if withSockaddr(&address, { bind(fd, $0, $1) }) != 0 { fail("bind 127.0.0.1:0", errno: errno) }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    if ok != 0 { fail("getsockname", errno: errno) }
+    return UInt16(bigEndian: address.sin_port)
+}

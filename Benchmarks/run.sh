@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmarks/run.sh [--quick] [--guest] [landlock-bench run options...]
+#
+# What the sandbox costs, side by side with native, in one run: builds landlock-bench and
+# landlock-exec in release mode and prints a Markdown table of medians and ratios. Every
+# ratio comes from this one run (native and sandboxed runs interleaved round by round).
+#
+#   --quick    CI smoke: a few rounds of very short runs (seconds; the numbers are rough)
+#   --guest    also boot Linux 7.2 (Scripts/kernel-lane) and compare kernel-native Landlock
+#              UDP with no sandbox and with the supervisor (Benchmarks/run-guest.sh)
+#   other options go to `landlock-bench run` (--rounds N, --seconds S, --spawns N,
+#   --only startup,udp,stream,memory); see `landlock-bench --help`.
+#
+# Environment: BENCH_SCRATCH_PATH (default .build) is the SwiftPM scratch path.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scratch="${BENCH_SCRATCH_PATH:-.build}"
+
+guest=0
+quick=()
+args=()
+for argument in "$@"; do
+    case "$argument" in
+    --guest) guest=1 ;;
+    --quick) quick=(--quick); args+=("$argument") ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) args+=("$argument") ;;
+    esac
+done
+
+# One product per invocation: `swift build --product A --product B` builds only B.
+for product in landlock-bench landlock-exec; do
+    swift build -c release --scratch-path "$scratch" --product "$product" >&2
+done
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+
+if git rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
+    state="commit $(git rev-parse --short HEAD)"
+    if ! git diff --quiet HEAD -- Sources Package.swift; then
+        # Name the local state too: the diff's hash tells two runs of uncommitted work apart.
+        state+=" with uncommitted changes to Sources (diff $(git diff HEAD -- Sources Package.swift | sha256sum | cut -c1-12))"
+    fi
+else
+    state="not a git checkout"
+fi
+state+="; $(swift --version 2>/dev/null | head -n 1); $(date -u +%Y-%m-%d)"
+
+"$bin/landlock-bench" run --landlock-exec "$bin/landlock-exec" --state "$state" ${args[@]+"${args[@]}"}
+
+if [ "$guest" = 1 ]; then
+    "$(dirname "${BASH_SOURCE[0]}")/run-guest.sh" ${quick[@]+"${quick[@]}"}
+fi
