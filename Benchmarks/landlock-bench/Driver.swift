@@ -189,6 +189,7 @@ struct Driver {
                 "workload", workload.rawValue, "--seconds", format(runSeconds, 3), "--udp-port", "\(udpPort)",
                 "--tcp-port", "\(tcpPort)", "--dir", directory, "--result-fd", "\(fds[1])",
             ] + (variant == .allowAllFilter ? ["--allow-all-filter"] : [])
+            + (variant == .trapFloor ? ["--trap-floor"] : [])
         let pid = start(
             variant, path: executable, arguments: arguments,
             ruleset: Policies.workload(
@@ -260,6 +261,17 @@ struct Driver {
             printLine(
                 "| \(workload.rawValue) | \(workload.summary) | \(cell(workload, median(native))) | "
                     + "\(cell(workload, median(supervised))) | \(format(ratio, 2))x | \(goal.map { "≥ \(format($0, 2))x" } ?? "—") | \(met) |"
+            )
+        }
+        if workloads.contains(.udpSendto) {
+            // The floor of any trap: the sendto trapped and answered CONTINUE, no checks.
+            let results = interleave(.udpSendto, [.native, .trapFloor])
+            let native = results[.native]!
+            let trapped = results[.trapFloor]!
+            printLine(
+                "| udp-sendto | reference: trapped and answered CONTINUE with sync wake-up, no checks, no supervisor "
+                    + "(the floor of any trap; unsafe as a policy) | \(cell(.udpSendto, median(native))) | "
+                    + "\(cell(.udpSendto, median(trapped))) | \(format(median(zip(native, trapped).map { $0 / $1 }), 2))x | — | — |"
             )
         }
         if workloads.contains(.udpSendConnected) {

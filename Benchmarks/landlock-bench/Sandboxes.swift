@@ -19,10 +19,13 @@ enum Variant: String, CaseIterable {
     /// `posix_spawn`; the workload installs a one-instruction allow-all seccomp filter itself:
     /// the floor any seccomp filter costs.
     case allowAllFilter = "allow-all-filter"
+    /// `posix_spawn`; the workload traps its own sendto calls to a thread that answers
+    /// CONTINUE: the floor of any trap.
+    case trapFloor = "trap-floor"
 
     var udp: UDPEnforcement? {
         switch self {
-        case .native, .allowAllFilter: nil
+        case .native, .allowAllFilter, .trapFloor: nil
         case .kernel: .kernelOnly
         case .supervisor: .supervisor
         }
@@ -150,7 +153,7 @@ func waitFor(_ pid: pid_t) -> Int32 {
 /// Checks that a status matches the variant a row claims to measure.
 func statusCheck(_ variant: Variant, kernelUDP: Bool) -> ((SandboxStatus) -> String?)? {
     switch variant {
-    case .native: return nil
+    case .native, .allowAllFilter, .trapFloor: return nil
     case .supervisor:
         return { $0.usesSupervisor ? nil : "the supervisor is not in use" }
     case .kernel:

@@ -3,7 +3,7 @@
 //
 //   landlock-bench run [--quick] [--guest] [--rounds N] [--seconds S] [--spawns N]
 //                      [--only startup,udp,stream,memory] [--landlock-exec PATH] [--state TEXT]
-//   landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter]
+//   landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter] [--trap-floor]
 //   landlock-bench memory --children N [--variant supervisor|kernel]
 //   landlock-bench list
 //
@@ -15,7 +15,7 @@
 let usage = """
     usage: landlock-bench run [--quick] [--guest] [--rounds N] [--seconds S] [--spawns N]
                               [--only startup,udp,stream,memory] [--landlock-exec PATH] [--state TEXT]
-           landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter]
+           landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter] [--trap-floor]
            landlock-bench memory --children N [--variant supervisor|kernel|native]
            landlock-bench list
     """
@@ -73,6 +73,7 @@ case "workload":
         case "--dir": options.directory = value(argument, &index)
         case "--result-fd": options.resultFD = number(argument, value(argument, &index))
         case "--allow-all-filter": options.allowAllFilter = true
+        case "--trap-floor": options.trapFloor = true
         default: fail("unknown argument \(argument)\n\(usage)")
         }
         index += 1

@@ -78,11 +78,21 @@ public struct OuterSupervisorGap: Sendable, Hashable, CustomStringConvertible {
 
     public init() {}
 
+    /// Every right a socket call performed outside the program's domain escapes.
+    public static var socketRights: OuterSupervisorGap {
+        var rights = OuterSupervisorGap()
+        rights.network = NetworkAccess.all(in: .newest)
+        rights.scopes = .abstractUnixSocket
+        rights.fileSystem = [.makeSock, .resolveUnix]
+        return rights
+    }
+
     /// What of `ruleset` a socket call performed outside its domain escapes.
     init(_ ruleset: Ruleset) {
-        network = ruleset.handledNetwork
-        scopes = ruleset.scopes.intersection(.abstractUnixSocket)
-        fileSystem = ruleset.handledFileSystem.intersection([.makeSock, .resolveUnix])
+        let all = OuterSupervisorGap.socketRights
+        network = ruleset.handledNetwork.intersection(all.network)
+        scopes = ruleset.scopes.intersection(all.scopes)
+        fileSystem = ruleset.handledFileSystem.intersection(all.fileSystem)
     }
 
     public var isEmpty: Bool { network.isEmpty && scopes.isEmpty && fileSystem.isEmpty }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Landlock
+import LandlockSupervisor
 
 extension LandlockExec {
     /// What this machine enforces, right by right.
@@ -17,7 +18,8 @@ extension LandlockExec {
         var json = false
 
         func run() throws {
-            let report = StatusReport(landlock: .current, errata: Errata.current)
+            var report = StatusReport(landlock: .current, errata: Errata.current)
+            report.outerSupervisor = SupervisorAvailability.outerListener
             print(json ? report.json : report.text, terminator: "")
         }
     }
@@ -35,10 +37,25 @@ struct StatusReport {
         var reason: String?
     }
 
+    /// Whether this process runs under another seccomp supervisor (inside a supervised
+    /// sandbox): it performs socket calls outside any layer a new sandbox adds here.
+    var outerSupervisor = false
+
     var rows: [Row] {
+        let socketRights = OuterSupervisorGap.socketRights
         func rows<Bits: LandlockBitmask>(_: Bits.Type, _ kind: RightKind) -> [Row] {
             Bits.rights.map { right in
-                let (enforcer, reason) = Enforcement.enforcer(of: right, kind: kind, status: landlock)
+                var (enforcer, reason) = Enforcement.enforcer(of: right, kind: kind, status: landlock)
+                let isSocketRight = switch kind {
+                case .network: true
+                case .scope: right.rawValue & socketRights.scopes.rawValue != 0
+                case .fileSystem: right.rawValue & socketRights.fileSystem.rawValue != 0
+                case .restrictSelf: false
+                }
+                if outerSupervisor && isSocketRight && enforcer == .kernel {
+                    enforcer = .none
+                    reason = "not enforced for the socket calls an outer seccomp supervisor performs (this is a supervised sandbox)"
+                }
                 return Row(right: right, kind: kind, enforcer: enforcer, reason: reason)
             }
         }
