@@ -223,22 +223,36 @@ public struct SandboxedCommand: Sendable {
                     + "outside this sandbox's Landlock layer")
         }
         let udpPolicy = UDPPolicy(ruleset: ruleset)
+        // Handling make_block and refer and allowing both beneath "/" restricts nothing (on
+        // ABI 1, where refer is unknown, cross-directory renames are denied as with any
+        // filesystem ruleset): a domain for the supervisor's protection when the kernel has
+        // nothing else of the policy to enforce.
+        let protectiveRuleset = try Ruleset()
+            .handling([.makeBlock, .refer]).adding(PathBeneath("/", [.makeBlock, .refer]))
         var kernelRuleset = useSupervisor ? ruleset.removingNetworkAccess(.udp) : ruleset
         if useSupervisor && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
             && kernelRuleset.scopes.isEmpty
         {
-            // Only UDP was handled: the supervisor still needs a domain for its protection.
-            // Handling make_block and refer and allowing both beneath "/" restricts nothing.
-            kernelRuleset = try Ruleset(compatibility: .hardRequirement)
-                .handling([.makeBlock, .refer]).adding(PathBeneath("/", [.makeBlock, .refer]))
+            // Only UDP was handled: the kernel's part is the protective ruleset below.
+            kernelRuleset = protectiveRuleset
         }
-        let created = try kernelRuleset.create()
+        var created = try kernelRuleset.create()
         let kernelEnforces = created.fileDescriptor != nil
         var (kernelFlags, restriction) = try created.plan(
             flags: flags, compatibility: compatibility, singleThreaded: true)
-        if useSupervisor && !kernelEnforces {
+        if useSupervisor && !kernelEnforces && landlock.abi != nil {
+            // The kernel enforces nothing of the policy here (only rights this kernel lacks),
+            // but the supervisor's domain thread still needs a Landlock domain, so that the
+            // program (in a nested one) cannot ptrace it.
+            let protective = try protectiveRuleset.create()
+            if protective.fileDescriptor != nil {
+                kernelFlags = try protective.plan(flags: flags, compatibility: .bestEffort, singleThreaded: true).kernelFlags
+                created = protective
+            }
+        }
+        if useSupervisor && created.fileDescriptor == nil {
             useSupervisor = false
-            reason = "the kernel part of the policy is not enforced (\(restriction.ruleset))"
+            reason = "Landlock, which protects the supervisor from the program, is not available (\(landlock))"
         }
         func rightStatus(_ right: NetworkAccess) -> UDPRightEnforcement {
             guard udpHandled.contains(right) else { return .notHandled }
