@@ -9,7 +9,7 @@
 #   --guest    also boot Linux 7.2 (Scripts/kernel-lane) and compare kernel-native Landlock
 #              UDP with no sandbox and with the supervisor (Benchmarks/run-guest.sh)
 #   other options go to `landlock-bench run` (--rounds N, --seconds S, --spawns N,
-#   --only startup,udp,stream,memory); see `landlock-bench --help`.
+#   --only startup,udp,stream,memory; the guest run gets them too); see `landlock-bench --help`.
 #
 # Environment: BENCH_SCRATCH_PATH (default .build) is the SwiftPM scratch path.
 set -euo pipefail
@@ -18,12 +18,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scratch="${BENCH_SCRATCH_PATH:-.build}"
 
 guest=0
-quick=()
 args=()
 for argument in "$@"; do
     case "$argument" in
     --guest) guest=1 ;;
-    --quick) quick=(--quick); args+=("$argument") ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) args+=("$argument") ;;
     esac
@@ -49,5 +47,5 @@ state+="; $(swift --version 2>/dev/null | head -n 1); $(date -u +%Y-%m-%d)"
 "$bin/landlock-bench" run --landlock-exec "$bin/landlock-exec" --state "$state" ${args[@]+"${args[@]}"}
 
 if [ "$guest" = 1 ]; then
-    "$(dirname "${BASH_SOURCE[0]}")/run-guest.sh" ${quick[@]+"${quick[@]}"}
+    Benchmarks/run-guest.sh ${args[@]+"${args[@]}"}
 fi
