@@ -23,13 +23,13 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     /// supervisor). Socket calls such a supervisor performs on a program's behalf run outside
     /// any Landlock layer the program adds itself, so a nested sandbox must not claim to
     /// enforce its network rules, abstract-socket scope or socket-file rights for them.
-    public static var outerListener: Bool { hasSeccompFilter && probed.outerListener }
+    public static var outerListener: Bool { probed.outerListener }
 
-    /// Whether any seccomp filter applies to this process (`Seccomp: 2` in
-    /// `/proc/self/status`): without one there is no listener, and no need for the probe's
-    /// throwaway child.
-    private static let hasSeccompFilter: Bool = {
-        guard let file = fopen("/proc/self/status", "r") else { return true }
+    /// Whether any seccomp filter applies to the calling thread (`Seccomp: 2` in
+    /// `/proc/thread-self/status`; filters are per thread unless installed with TSYNC):
+    /// without one there is no listener, and no need for the probe's throwaway child.
+    private static var hasSeccompFilter: Bool {
+        guard let file = fopen("/proc/thread-self/status", "r") else { return true }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         while fgets(&line, Int32(line.count), file) != nil {
@@ -37,7 +37,7 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
             if text.hasPrefix("Seccomp:") { return text.dropFirst(8).trimmingPrefix(while: \.isWhitespace).first != "0" }
         }
         return true
-    }()
+    }
 
     private static let probed: (availability: SupervisorAvailability, outerListener: Bool) = {
         let availability = probe()
@@ -71,6 +71,10 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
             return .unavailable(reason: "pidfd_getfd is not available (a seccomp profile may block it): \(text(errno))")
         }
         close(copy)
+        // Without any seccomp filter there is no listener to collide with: skip the child
+        // (it costs a fork on every launch). Should installing the filter fail all the same,
+        // spawning fails with the error: nothing runs unsupervised.
+        guard hasSeccompFilter else { return .available }
         // A throwaway child installs an allow-all filter with a new listener.
         var plan = SpawnPlan(path: "/", argv: ["probe"], envp: [])
         plan.filter = [clandlock_sock_filter(code: SeccompFilter.returnConstant, jt: 0, jf: 0, k: SeccompFilter.allow)]
