@@ -206,15 +206,7 @@ func readTextFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        result += buffer[0..<count]
-    }
-    return String(decoding: result, as: UTF8.self)
+    return readAll(fd)
 }
 
 /// `Name:  value kB` lines of /proc/PID/status, in KiB (or plain numbers).
