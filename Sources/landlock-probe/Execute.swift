@@ -75,16 +75,7 @@ struct ChildArguments {
 
 /// Writes whole lines to the report descriptor (a pipe: lines under PIPE_BUF are atomic).
 func report(_ fd: Int32, _ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        offset += written
-    }
+    writeAll(fd, line + "\n")
 }
 
 func ownExecutable() -> String {
