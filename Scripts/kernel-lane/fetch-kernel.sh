@@ -61,7 +61,7 @@ sid | unstable | trixie | bookworm | forky | experimental) ;;
 *) die "unsupported suite '$suite' (expected sid, trixie or bookworm)" ;;
 esac
 
-cache_root="${LANDLOCK_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/swift-landlock/kernels}"
+cache_root="${LANDLOCK_KERNEL_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/swift-landlock/kernels}"
 dest="$cache_root/$suite"
 mkdir -p "$dest"
 
