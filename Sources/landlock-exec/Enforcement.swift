@@ -17,8 +17,8 @@ enum Enforcement {
         return nil
     }
 
-    /// The rights the user-space fallback would enforce on kernels that do not know them.
-    static let fallbackRights: NetworkAccess = .udp
+    /// The rights the supervisor enforces on kernels that do not know them.
+    static let supervisedRights: NetworkAccess = .udp
 
     /// Who enforces `right` with the given kernel support, and why not when nobody does.
     static func enforcer(of right: AccessRight, kind: RightKind, status: LandlockStatus) -> (Enforcer, String?) {
@@ -34,7 +34,7 @@ enum Enforcement {
                 + "execve ends its other threads)")
         }
         if right.introduced <= abi { return (.kernel, nil) }
-        if kind == .network, fallbackRights.rawValue & right.rawValue != 0 {
+        if kind == .network, supervisedRights.rawValue & right.rawValue != 0 {
             guard let problem = supervisorProblem else { return (.supervisor, nil) }
             return (.none, udpReason(abi, problem))
         }
