@@ -6,25 +6,18 @@
 # Landlock UDP rights (udp: .kernelOnly) and under the forced supervisor (udp: .supervisor).
 # The guest runs under TCG emulation: only the ratios mean something.
 #
-# Environment: BENCH_GUEST_SCRATCH_PATH (default .build-static) is the scratch path of the
-# --static-swift-stdlib build; BENCH_GUEST_TIMEOUT (default 1800) limits the boot in seconds.
+# Environment: BENCH_GUEST_SCRATCH_PATH (default BENCH_SCRATCH_PATH, then .build) is the
+# scratch path of the --static-swift-stdlib build, shared with run.sh and the kernel lane; BENCH_GUEST_TIMEOUT (default 1800) limits the boot in seconds.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-scratch="${BENCH_GUEST_SCRATCH_PATH:-.build-static}"
+scratch="${BENCH_GUEST_SCRATCH_PATH:-${BENCH_SCRATCH_PATH:-.build}}"
 
 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product landlock-bench >&2
 bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 
-if git rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
-    state="commit $(git rev-parse --short HEAD)"
-    if ! git diff --quiet HEAD -- Sources Package.swift; then
-        state+=" with uncommitted changes to Sources (diff $(git diff HEAD -- Sources Package.swift | sha256sum | cut -c1-12))"
-    fi
-else
-    state="not a git checkout"
-fi
-state+="; $(swift --version 2>/dev/null | head -n 1); $(date -u +%Y-%m-%d); guest: QEMU TCG, 2 vCPUs"
+source Benchmarks/state.sh
+state="$(measured_state); guest: QEMU TCG, 2 vCPUs"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/landlock-bench-guest.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

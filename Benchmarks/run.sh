@@ -35,16 +35,8 @@ for product in landlock-bench landlock-exec; do
 done
 bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 
-if git rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
-    state="commit $(git rev-parse --short HEAD)"
-    if ! git diff --quiet HEAD -- Sources Package.swift; then
-        # Name the local state too: the diff's hash tells two runs of uncommitted work apart.
-        state+=" with uncommitted changes to Sources (diff $(git diff HEAD -- Sources Package.swift | sha256sum | cut -c1-12))"
-    fi
-else
-    state="not a git checkout"
-fi
-state+="; $(swift --version 2>/dev/null | head -n 1); $(date -u +%Y-%m-%d)"
+source Benchmarks/state.sh
+state="$(measured_state)"
 
 "$bin/landlock-bench" run --landlock-exec "$bin/landlock-exec" --state "$state" ${args[@]+"${args[@]}"}
 

@@ -114,14 +114,13 @@ func start(
         defer { for fd in inherit { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) } }
         var pid: pid_t = 0
         let argv = cStringArray([path] + arguments)
-        let envp = cStringArray(currentEnvironment())
-        defer { for pointer in argv + envp { free(pointer) } }
+        defer { for pointer in argv { free(pointer) } }
         // quiet: standard output to /dev/null (`landlock-exec --version` prints).
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if quiet { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
-        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
         if result != 0 { fail("posix_spawn \(path)", errno: result) }
         return pid
     }
@@ -176,10 +175,9 @@ func capture(_ path: String, _ arguments: [String]) -> (status: Int32, output: S
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     var pid: pid_t = 0
     let argv = cStringArray([path] + arguments)
-    let envp = cStringArray(currentEnvironment())
-    let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
     posix_spawn_file_actions_destroy(&actions)
-    for pointer in argv + envp { free(pointer) }
+    for pointer in argv { free(pointer) }
     close(fds[1])
     guard result == 0 else {
         close(fds[0])

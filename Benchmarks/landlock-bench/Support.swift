@@ -179,16 +179,6 @@ func cStringArray(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] {
     strings.map { strdup($0) } + [nil]
 }
 
-func currentEnvironment() -> [String] {
-    var result: [String] = []
-    var pointer = environ
-    while let entry = pointer.pointee {
-        result.append(String(cString: entry))
-        pointer += 1
-    }
-    return result
-}
-
 /// The path of this executable.
 func selfExecutable() -> String {
     var buffer = [CChar](repeating: 0, count: 4096)

@@ -162,13 +162,13 @@ enum Launcher {
                     hints.append("update the kernel (it provides Landlock ABI \(abi.rawValue)), remove the options that need a newer one, or add --best-effort")
                 }
                 ToolFailure(
-                    "Refusing to run: this kernel cannot enforce " + describe(explicit, sandbox).joined(separator: "; "),
+                    "Refusing to run: this sandbox cannot enforce " + describe(explicit, sandbox).joined(separator: "; "),
                     hints: hints
                 ).exit()
             }
         }
         if !implicit.isEmpty && !quiet {
-            warn("not restricted on this kernel: " + describe(implicit, sandbox).joined(separator: "; ")
+            warn("not restricted here: " + describe(implicit, sandbox).joined(separator: "; ")
                 + " (--quiet hides this)")
         }
     }

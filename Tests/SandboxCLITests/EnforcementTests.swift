@@ -130,7 +130,7 @@ struct NetworkTests {
         let strict = exec(outer + [landlockExec, "--rox", "/", "--connect-tcp", "80", "--", "true"])
         #expect(strict.status == 125, "\(strict)")
         #expect(strict.standardError == """
-            landlock-exec: error: Refusing to run: this kernel cannot enforce net.connect_tcp (an outer seccomp \
+            landlock-exec: error: Refusing to run: this sandbox cannot enforce net.connect_tcp (an outer seccomp \
             supervisor performs the socket calls outside this sandbox's layer)
             Hint: run the command outside the supervised sandbox, or on Linux 7.2 where no supervisor is needed, or \
             add --best-effort
@@ -151,7 +151,7 @@ struct NetworkTests {
         #expect(strict.status == 125, "\(strict)")
         #expect(
             strict.standardError == """
-                landlock-exec: error: Refusing to run: this kernel cannot enforce net.bind_udp (kernel ABI \(abi) < 10 \
+                landlock-exec: error: Refusing to run: this sandbox cannot enforce net.bind_udp (kernel ABI \(abi) < 10 \
                 and the kernel provides Landlock ABI \(abi) and the supervisor is disabled)
                 Hint: the UDP rights need Linux 7.2 (Landlock ABI 10) or the supervisor; remove the UDP options, \
                 update the kernel, run where the supervisor works, or add --best-effort
