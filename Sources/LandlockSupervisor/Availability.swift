@@ -25,6 +25,13 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     /// enforce its network rules, abstract-socket scope or socket-file rights for them.
     public static var outerListener: Bool { probed.outerListener }
 
+    /// Whether the outer listener is a swift-landlock supervisor that takes the registration of
+    /// nested sandboxes (it answers `connect(-1, NULL, CLANDLOCK_NEST_REGISTER)` with 0; the
+    /// kernel and other supervisors answer EBADF). Checked only under an outer listener.
+    public static var outerSupervisorTakesRegistrations: Bool { takesRegistrations }
+
+    private static let takesRegistrations: Bool = outerListener && clandlock_nest_call(nil, CLANDLOCK_NEST_REGISTER) == 0
+
     /// Whether any seccomp filter applies to the calling thread (`Seccomp: 2` in
     /// `/proc/thread-self/status`; filters are per thread unless installed with TSYNC):
     /// without one there is no listener, and no need for the probe's throwaway child.

@@ -52,8 +52,16 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
     /// any layer added inside it. Empty unless this sandbox is nested in a supervised one.
     public var notEnforcedForOuterSupervisor = OuterSupervisorGap()
 
-    /// Whether a supervisor process (thread) and a seccomp filter are needed.
-    public var usesSupervisor: Bool { bindUDP == .supervisor || connectSendUDP == .supervisor }
+    /// Whether this sandbox is nested in a supervised one and registers its layer with that
+    /// sandbox's supervisor, which then enforces its UDP rights and performs its members'
+    /// other socket calls in a domain with this layer's rules (no second filter is installed).
+    public var registeredWithOuterSupervisor = false
+
+    /// Whether the program runs under a supervisor (this sandbox's own, or the outer one it
+    /// registers with), so that it must be started with ``PreparedSandbox/spawn()``.
+    public var usesSupervisor: Bool {
+        bindUDP == .supervisor || connectSendUDP == .supervisor || registeredWithOuterSupervisor
+    }
 
     /// E.g. `fully enforced at ABI 7; all threads; no_new_privs; net.bind_udp: enforced by the
     /// supervisor; net.connect_send_udp: enforced by the supervisor`.
@@ -61,6 +69,7 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
         var parts = [restriction.description]
         if bindUDP != .notHandled { parts.append("net.bind_udp: \(bindUDP)") }
         if connectSendUDP != .notHandled { parts.append("net.connect_send_udp: \(connectSendUDP)") }
+        if registeredWithOuterSupervisor { parts.append("layer registered with the outer supervisor") }
         if !notEnforcedForOuterSupervisor.isEmpty {
             parts.append("not enforced for socket calls an outer supervisor performs: \(notEnforcedForOuterSupervisor)")
         }
@@ -189,7 +198,11 @@ public struct SandboxedCommand: Sendable {
             || !(ruleset.handledNetworkLevels[.hardRequirement] ?? []).isDisjoint(with: .udp)
         var useSupervisor = false
         var reason: String? = nil
-        if !udpHandled.isEmpty {
+        // Inside a supervised sandbox whose supervisor takes registrations, this layer joins it.
+        let outerGapIfAny = OuterSupervisorGap(ruleset)
+        let nested = (!udpHandled.isEmpty || !outerGapIfAny.isEmpty) && SupervisorAvailability.outerListener
+            && SupervisorAvailability.outerSupervisorTakesRegistrations && landlock.abi != nil
+        if !udpHandled.isEmpty && !nested {
             switch udp {
             case .kernelOnly: useSupervisor = false
             case .automatic: useSupervisor = !kernelHasUDP
@@ -214,8 +227,8 @@ public struct SandboxedCommand: Sendable {
         }
         // Inside a supervised sandbox, the outer supervisor performs this program's socket
         // calls in its own domain: the network part of this layer cannot be enforced for them.
-        var outerGap = OuterSupervisorGap(ruleset)
-        if !outerGap.isEmpty && !SupervisorAvailability.outerListener { outerGap = OuterSupervisorGap() }
+        var outerGap = outerGapIfAny
+        if nested || (!outerGap.isEmpty && !SupervisorAvailability.outerListener) { outerGap = OuterSupervisorGap() }
         if strict && !outerGap.isEmpty {
             throw SeccompError(
                 .outerSupervisor,
@@ -229,8 +242,9 @@ public struct SandboxedCommand: Sendable {
         // nothing else of the policy to enforce.
         let protectiveRuleset = try Ruleset()
             .handling([.makeBlock, .refer]).adding(PathBeneath("/", [.makeBlock, .refer]))
-        var kernelRuleset = useSupervisor ? ruleset.removingNetworkAccess(.udp) : ruleset
-        if useSupervisor && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
+        let supervised = useSupervisor || nested
+        var kernelRuleset = supervised ? ruleset.removingNetworkAccess(.udp) : ruleset
+        if supervised && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
             && kernelRuleset.scopes.isEmpty
         {
             // Only UDP was handled: the kernel's part is the protective ruleset below.
@@ -240,7 +254,7 @@ public struct SandboxedCommand: Sendable {
         let kernelEnforces = created.fileDescriptor != nil
         var (kernelFlags, restriction) = try created.plan(
             flags: flags, compatibility: compatibility, singleThreaded: true)
-        if useSupervisor && !kernelEnforces && landlock.abi != nil {
+        if supervised && !kernelEnforces && landlock.abi != nil {
             // The kernel enforces nothing of the policy here (only rights this kernel lacks),
             // but the supervisor's domain thread still needs a Landlock domain, so that the
             // program (in a nested one) cannot ptrace it.
@@ -250,13 +264,14 @@ public struct SandboxedCommand: Sendable {
                 created = protective
             }
         }
-        if useSupervisor && created.fileDescriptor == nil {
+        if supervised && created.fileDescriptor == nil {
             useSupervisor = false
             reason = "Landlock, which protects the supervisor from the program, is not available (\(landlock))"
         }
+        let registers = nested && created.fileDescriptor != nil
         func rightStatus(_ right: NetworkAccess) -> UDPRightEnforcement {
             guard udpHandled.contains(right) else { return .notHandled }
-            if useSupervisor { return .supervisor }
+            if useSupervisor || registers { return .supervisor }
             if kernelHasUDP && kernelEnforces && !restriction.dropped.handledNetwork.contains(right) {
                 if !outerGap.isEmpty {
                     return .notEnforced(reason: "an outer seccomp supervisor performs the UDP calls outside this layer")
@@ -268,15 +283,17 @@ public struct SandboxedCommand: Sendable {
                     ? "the kernel provides \(landlock.abi.map { "Landlock \($0)" } ?? "no Landlock") and the supervisor is disabled"
                     : "the kernel part of the policy is not enforced"))
         }
-        if useSupervisor { restriction.allThreads = true }
+        if useSupervisor || registers { restriction.allThreads = true }
         var status = SandboxStatus(
             restriction: restriction, bindUDP: rightStatus(.bindUDP), connectSendUDP: rightStatus(.connectSendUDP))
         status.notEnforcedForOuterSupervisor = outerGap
+        status.registeredWithOuterSupervisor = registers
         return PreparedSandbox(
             created: created, kernelFlags: kernelFlags, status: status, path: path,
-            argv: [argument0 ?? executable] + arguments, envp: environment, setNoNewPrivileges: flags.contains(.noNewPrivileges) || useSupervisor,
-            policy: useSupervisor ? udpPolicy : nil, denialLog: denialLog, inherit: inheritedFileDescriptors,
-            landlockABI: landlock.abi)
+            argv: [argument0 ?? executable] + arguments, envp: environment,
+            setNoNewPrivileges: flags.contains(.noNewPrivileges) || useSupervisor || registers,
+            policy: useSupervisor ? udpPolicy : nil, nest: registers ? NestPlan(layer: UDPLayer(ruleset: ruleset)) : nil,
+            denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: landlock.abi)
     }
 
     private func resolvedExecutable() throws(SeccompError) -> String {
@@ -312,14 +329,15 @@ public struct PreparedSandbox: ~Copyable {
     private let envp: [String]
     private let setNoNewPrivileges: Bool
     private let policy: UDPPolicy?
+    private let nest: NestPlan?
     private let denialLog: DenialLog?
     private let inherit: [Int32]
     private let landlockABI: LandlockABI?
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [String],
-        envp: [String], setNoNewPrivileges: Bool, policy: UDPPolicy?, denialLog: DenialLog?, inherit: [Int32],
-        landlockABI: LandlockABI?
+        envp: [String], setNoNewPrivileges: Bool, policy: UDPPolicy?, nest: NestPlan?, denialLog: DenialLog?,
+        inherit: [Int32], landlockABI: LandlockABI?
     ) {
         self.created = created
         self.kernelFlags = kernelFlags
@@ -329,6 +347,7 @@ public struct PreparedSandbox: ~Copyable {
         self.envp = envp
         self.setNoNewPrivileges = setNoNewPrivileges
         self.policy = policy
+        self.nest = nest
         self.denialLog = denialLog
         self.inherit = inherit
         self.landlockABI = landlockABI
@@ -343,6 +362,12 @@ public struct PreparedSandbox: ~Copyable {
         plan.rulesetFD = created.fileDescriptor ?? -1
         plan.restrictFlags = kernelFlags
         plan.inheritFDs = inherit
+        if let nest {
+            // The calling thread forks the anchor: the anchor restricts itself, registers, and
+            // forks the program (the caller's process stays unrestricted).
+            let result = try LandlockSupervisor.spawn(plan, nest: nest)
+            return SandboxedProcess(pid: result.pid, anchor: result.anchor)
+        }
         guard let policy else {
             let result = try LandlockSupervisor.spawn(plan)
             return SandboxedProcess(pid: result.pid)
@@ -356,8 +381,8 @@ public struct PreparedSandbox: ~Copyable {
         // logged like the program's after exec.
         let logNewExecOn: UInt32 = 1 << 1
         let ownFlags: UInt32 = (landlockABI ?? .v1) >= .v7 && kernelFlags & logNewExecOn == 0 ? 1 << 0 : 0
-        let (domain, result) = try DomainThread.start(rulesetFD: plan.rulesetFD, ownFlags: ownFlags, plan: plan)
-        guard let listener = result.listener else {
+        let (domain, started) = try DomainThread.start(rulesetFD: plan.rulesetFD, ownFlags: ownFlags, plan: plan)
+        guard let result = started, let listener = result.listener else {
             throw SeccompError(.internalInconsistency, "Failed to receive the seccomp listener")
         }
         let supervisor = Supervisor(
@@ -373,7 +398,7 @@ public struct PreparedSandbox: ~Copyable {
     /// fork. Only for a status without the supervisor (it cannot supervise the process it
     /// replaces). Returns only by throwing.
     public consuming func execReplacingCurrentProcess() throws -> Never {
-        guard policy == nil else {
+        guard policy == nil && nest == nil else {
             throw SeccompError(
                 .supervisorRequired,
                 "Failed to execute \"\(path)\" in place: the UDP rules need the supervisor; start the program with spawn()")
@@ -395,15 +420,40 @@ public struct PreparedSandbox: ~Copyable {
 public final class SandboxedProcess: Sendable {
     /// Its process id.
     public let pid: Int32
+    /// A nested sandbox's anchor (the program's parent) and the pipe it reports the
+    /// program's wait status on.
+    private let anchor: (pid: pid_t, status: Int32)?
 
-    init(pid: Int32) { self.pid = pid }
+    init(pid: Int32, anchor: (pid: pid_t, status: Int32)? = nil) {
+        self.pid = pid
+        self.anchor = anchor
+    }
 
     /// Waits for the program to end. The supervisor keeps serving the program's descendants
-    /// that outlive it, for as long as the calling process lives.
+    /// that outlive it, for as long as the calling process lives. Call it once.
     public func wait() -> TerminationStatus {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return .exited(-1) }
+        if let anchor {
+            // The program is the anchor's child: the anchor writes its wait status, then keeps
+            // reaping the program's descendants; a detached thread reaps the anchor.
+            var received = 0
+            while received < 4 {
+                let count = withUnsafeMutableBytes(of: &status) { read(anchor.status, $0.baseAddress! + received, 4 - received) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                received += count
+            }
+            close(anchor.status)
+            let anchorPid = anchor.pid
+            startThread {
+                var ignored: Int32 = 0
+                while waitpid(anchorPid, &ignored, 0) < 0 && errno == EINTR {}
+            }
+            guard received == 4 else { return .exited(-1) }
+        } else {
+            while waitpid(pid, &status, 0) < 0 {
+                if errno != EINTR { return .exited(-1) }
+            }
         }
         if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
         return .signaled(status & 0x7f)

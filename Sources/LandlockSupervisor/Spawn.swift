@@ -22,20 +22,32 @@ struct SpawnPlan {
 }
 
 struct SpawnResult {
+    /// The program's process.
     var pid: pid_t
     var listener: Int32?
+    /// For a nested sandbox: the anchor (the caller's child, the program's parent) and the
+    /// read end of the pipe it writes the program's wait status to.
+    var anchor: (pid: pid_t, status: Int32)?
+}
+
+/// A nested sandbox's registration with the outer supervisor (see `clandlock_spawn_nested`).
+struct NestPlan {
+    var layer: UDPLayer
 }
 
 private let stageNames: [Int32: String] = [
     1: "set no_new_privs", 2: "install the seccomp filter", 4: "wait for the supervisor",
     5: "restrict the process (landlock_restrict_self)", 6: "keep an inherited file descriptor", 7: "execute",
-    8: "reset the signal mask",
+    8: "reset the signal mask", 9: "make the anchor a child subreaper",
+    10: "register the nested sandbox with the outer supervisor", 11: "fork the program",
 ]
 
 /// Forks and execs with the plan. The calling thread's Landlock domain, no_new_privs and
 /// credentials are the child's starting point. When the plan has a listener filter, takes the
-/// listener with `pidfd_getfd` before the child goes on.
-func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
+/// listener with `pidfd_getfd` before the child goes on. With `nest`, the child is an anchor
+/// that registers the plan's Landlock layer and `nest.layer` with the outer supervisor and
+/// forks the program.
+func spawn(_ plan: SpawnPlan, nest: NestPlan? = nil) throws(SeccompError) -> SpawnResult {
     var report: [Int32] = [0, 0]
     var go: [Int32] = [0, 0]
     guard clandlock_pipe_cloexec(&report) == 0 else { throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno)) }
@@ -45,6 +57,15 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
         throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: error))
     }
     defer { close(report[0]); close(go[1]) }
+    var status: [Int32] = [-1, -1]
+    if nest != nil {
+        guard clandlock_pipe_cloexec(&status) == 0 else {
+            throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno))
+        }
+    }
+    let ports = nest.map { nest in
+        nest.layer.ports.map { clandlock_nest_port(access: UInt32(truncatingIfNeeded: $0.access.rawValue), port: $0.port, reserved: 0) }
+    } ?? []
 
     func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
     let argv = cStrings(plan.argv)
@@ -63,7 +84,15 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
                             filter_count: UInt16(program.count), filter_flags: plan.filterFlags,
                             ruleset_fd: plan.rulesetFD, restrict_flags: plan.restrictFlags, report_fd: report[1],
                             go_fd: go[0], inherit_fds: inherit.baseAddress, inherit_count: Int32(inherit.count))
-                        return clandlock_spawn(&raw)
+                        guard nest != nil else { return clandlock_spawn(&raw) }
+                        return ports.withUnsafeBufferPointer { portsPointer in
+                            var record = clandlock_nest_record(
+                                version: CLANDLOCK_NEST_VERSION, ruleset_fd: plan.rulesetFD,
+                                handled: UInt32(truncatingIfNeeded: nest!.layer.handled.rawValue),
+                                port_count: UInt32(ports.count),
+                                ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)))
+                            return clandlock_spawn_nested(&raw, &record, status[1])
+                        }
                     }
                 }
             }
@@ -72,11 +101,17 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
     let forkError = errno
     close(report[1])
     close(go[0])
-    guard pid > 0 else { throw SeccompError(.spawnFailed, "Failed to fork", errno: Errno(rawValue: forkError)) }
+    if nest != nil { close(status[1]) }
+    guard pid > 0 else {
+        if nest != nil { close(status[0]) }
+        throw SeccompError(.spawnFailed, "Failed to fork", errno: Errno(rawValue: forkError))
+    }
+    var programPid: pid_t? = nil
 
     func reap() {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if nest != nil { close(status[0]) }
+        var waitStatus: Int32 = 0
+        while waitpid(pid, &waitStatus, 0) < 0 && errno == EINTR {}
     }
     var listener: Int32? = nil
     while true {
@@ -87,6 +122,10 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
         guard count == MemoryLayout<clandlock_spawn_report>.size else {
             reap()
             throw SeccompError(.spawnFailed, "Failed to start the program: the child sent a truncated report")
+        }
+        if record.stage == Int32(CLANDLOCK_SPAWN_STAGE_STARTED) {
+            programPid = record.value
+            continue
         }
         if record.stage == Int32(CLANDLOCK_SPAWN_STAGE_LISTENER) {
             let pidfd = clandlock_pidfd_open(pid, 0)
@@ -115,7 +154,12 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
         error.stage = record.stage
         throw error
     }
-    return SpawnResult(pid: pid, listener: listener)
+    guard nest != nil else { return SpawnResult(pid: pid, listener: listener) }
+    guard let programPid else {
+        reap()
+        throw SeccompError(.spawnFailed, "Failed to start the program: the nested sandbox's anchor ended early")
+    }
+    return SpawnResult(pid: programPid, listener: nil, anchor: (pid, status[0]))
 }
 
 /// A thread in the sandboxed program's Landlock domain (without its seccomp filter). It
@@ -125,20 +169,26 @@ func spawn(_ plan: SpawnPlan) throws(SeccompError) -> SpawnResult {
 final class DomainThread: @unchecked Sendable {
     private let jobs = Mutex<[@Sendable () -> Void]>([])
     private let wake: (read: Int32, write: Int32)
+    /// Flags the thread restricted itself with; nested domains use them too.
+    private let ownFlags: UInt32
 
-    private init(wake: (Int32, Int32)) { self.wake = wake }
+    private init(wake: (Int32, Int32), ownFlags: UInt32) {
+        self.wake = wake
+        self.ownFlags = ownFlags
+    }
 
-    /// Starts the thread, restricts it, spawns the program from it, and returns once the
-    /// program has been exec'd (or failed to be).
+    /// Starts the thread, restricts it, spawns the program from it (if there is a plan), and
+    /// returns once the program has been exec'd (or failed to be). The thread's domain nests in
+    /// the calling thread's.
     static func start(
-        rulesetFD: Int32, ownFlags: UInt32, plan: SpawnPlan
-    ) throws(SeccompError) -> (DomainThread, SpawnResult) {
+        rulesetFD: Int32, ownFlags: UInt32, plan: SpawnPlan?
+    ) throws(SeccompError) -> (DomainThread, SpawnResult?) {
         var fds: [Int32] = [0, 0]
         guard clandlock_pipe_cloexec(&fds) == 0 else {
             throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno))
         }
-        let thread = DomainThread(wake: (fds[0], fds[1]))
-        let outcome = Mutex<Result<SpawnResult, SeccompError>?>(nil)
+        let thread = DomainThread(wake: (fds[0], fds[1]), ownFlags: ownFlags)
+        let outcome = Mutex<Result<SpawnResult?, SeccompError>?>(nil)
         var done: [Int32] = [0, 0]
         guard clandlock_pipe_cloexec(&done) == 0 else {
             throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno))
@@ -147,13 +197,13 @@ final class DomainThread: @unchecked Sendable {
         let doneWrite = done[1]
         let started = startThread {
             _ = clandlock_block_all_signals()
-            let result: Result<SpawnResult, SeccompError>
+            let result: Result<SpawnResult?, SeccompError>
             if clandlock_set_no_new_privs() != 0 {
                 result = .failure(SeccompError(.spawnFailed, "Failed to set no_new_privs on the supervisor's domain thread", errno: Errno(rawValue: errno)))
             } else if rulesetFD >= 0 && clandlock_restrict_self(rulesetFD, ownFlags) != 0 {
                 result = .failure(SeccompError(.spawnFailed, "Failed to restrict the supervisor's domain thread", errno: Errno(rawValue: errno)))
             } else {
-                do throws(SeccompError) { result = .success(try spawn(plan)) } catch { result = .failure(error) }
+                do throws(SeccompError) { result = .success(try plan.map { plan throws(SeccompError) in try spawn(plan) }) } catch { result = .failure(error) }
             }
             outcome.withLock { $0 = result }
             close(doneWrite)
@@ -168,6 +218,34 @@ final class DomainThread: @unchecked Sendable {
         switch outcome.withLock({ $0 })! {
         case .success(let result): return (thread, result)
         case .failure(let error): throw error
+        }
+    }
+
+    /// A domain thread in this domain restricted further with `rulesetFD` (-1: no further
+    /// layer): executors for a nested sandbox registered with the supervisor.
+    func nested(rulesetFD: Int32) throws(SeccompError) -> DomainThread {
+        let outcome = Mutex<Result<DomainThread, SeccompError>?>(nil)
+        var done: [Int32] = [0, 0]
+        guard clandlock_pipe_cloexec(&done) == 0 else {
+            throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno))
+        }
+        defer { close(done[0]) }
+        let doneWrite = done[1]
+        let flags = ownFlags
+        run {
+            let result: Result<DomainThread, SeccompError>
+            do throws(SeccompError) {
+                result = .success(try DomainThread.start(rulesetFD: rulesetFD, ownFlags: flags, plan: nil).0)
+            } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+            close(doneWrite)
+        }
+        var byte: UInt8 = 0
+        while read(done[0], &byte, 1) < 0 && errno == EINTR {}
+        switch outcome.withLock({ $0 }) {
+        case .success(let thread): return thread
+        case .failure(let error): throw error
+        case nil: throw SeccompError(.spawnFailed, "Failed to start a nested domain thread")
         }
     }
 

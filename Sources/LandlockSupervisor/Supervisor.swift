@@ -83,6 +83,10 @@ final class Supervisor: @unchecked Sendable {
     let udpLock = Mutex(())
     let numbers: (connect: Int32, bind: Int32, sendto: Int32, sendmsg: Int32, sendmmsg: Int32)
     let supportsThreadPidfd: Bool
+    /// The process the supervisor runs in: where the sandbox's parent chains end.
+    let supervisorProcess = getpid()
+    /// Nested sandboxes registered with this supervisor (monitor thread only).
+    var nested = NestedLayerRegistry()
 
     init(listener: Int32, policy: UDPPolicy, denials: DenialSink?, domain: DomainThread) {
         self.listener = listener
@@ -204,7 +208,12 @@ final class Supervisor: @unchecked Sendable {
         let dataFault = copied < Int(addressLength) + length
         guard isValid(raw.id) else { return true }
         let address = [UInt8](UnsafeRawBufferPointer(start: addressBuffer, count: Int(addressLength)))
-        let policy = effectivePolicy(tid)
+        guard let context = context(of: tid) else {
+            guard isValid(raw.id) else { return true }
+            reply(raw.id, .error(EACCES))
+            return true
+        }
+        let policy = context.policy
         var socketFamily = UDPSocketFamily.inet
         let outcome = udpLock.withLock { _ -> Outcome? in
             var local = sockaddr_in6()
@@ -239,7 +248,9 @@ final class Supervisor: @unchecked Sendable {
             let pidfd = clandlock_pidfd_open(tid, UInt32(O_EXCL))
             guard pidfd >= 0 else { reply(raw.id, .error(ESRCH)); return true }
             let args = withUnsafeBytes(of: raw.data.args) { Array($0.bindMemory(to: UInt64.self)) }
-            let call = Call(Notification(id: raw.id, tid: tid, nr: raw.data.nr, args: args), socket: duplicate, pidfd: pidfd)
+            let call = Call(
+                Notification(id: raw.id, tid: tid, nr: raw.data.nr, args: args), socket: duplicate, pidfd: pidfd,
+                context: context)
             handedOver = true
             call.openStatus()
             let message = CopiedMessage(
@@ -259,12 +270,6 @@ final class Supervisor: @unchecked Sendable {
         handedOver = true
         reply(raw.id, outcome)
         return true
-    }
-
-    /// The UDP layers that apply to a task: the sandbox's, and those of nested sandboxes
-    /// registered with this supervisor that the task belongs to.
-    func effectivePolicy(_ tid: pid_t) -> UDPPolicy {
-        policy
     }
 
     func isValid(_ id: UInt64) -> Bool {
@@ -290,6 +295,8 @@ final class Supervisor: @unchecked Sendable {
     // MARK: Dispatch
 
     func handle(_ n: Notification) {
+        if isNestCall(n) { return handleNestCall(n) }
+        guard let context = context(of: n.tid) else { return reply(n.id, .error(EACCES)) }
         // A pidfd for the task's process: PIDFD_THREAD where available, else through the Tgid.
         var pidfd = supportsThreadPidfd ? clandlock_pidfd_open(n.tid, UInt32(O_EXCL)) : -1
         if pidfd < 0, let tgid = threadGroup(of: n.tid) { pidfd = clandlock_pidfd_open(tgid, 0) }
@@ -301,7 +308,7 @@ final class Supervisor: @unchecked Sendable {
             close(pidfd)
             return reply(n.id, .error(error == EBADF ? EBADF : error == ESRCH ? ESRCH : EPERM))
         }
-        let call = Call(n, socket: duplicate, pidfd: pidfd)
+        let call = Call(n, socket: duplicate, pidfd: pidfd, context: context)
         guard let kind = SocketKind(call.socket) else { return reply(n.id, .error(ENOTSOCK)) }
 
         switch n.nr {
@@ -315,7 +322,7 @@ final class Supervisor: @unchecked Sendable {
                 let outcome = udpLock.withLock { _ -> Outcome in
                     let decision = UDPDecision.check(
                         isConnect ? .connect : .bind, family: family, address: address, isBound: isBound(call.socket),
-                        policy: policy)
+                        policy: context.policy)
                     if let error = decision.errno {
                         report(decision, operation: isConnect ? .connect : .bind)
                         return .error(error)
@@ -325,7 +332,7 @@ final class Supervisor: @unchecked Sendable {
                 return reply(n.id, outcome)
             }
             let directory = workingDirectory(of: n.tid, for: address, kind: kind)
-            domain.run { [self] in
+            context.domain.run { [self] in
                 enter(directory)
                 reply(n.id, perform(isConnect ? .connect : .bind, call.socket, address))
             }
@@ -499,7 +506,7 @@ final class Supervisor: @unchecked Sendable {
             transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: mayBlock)
         }
         if needsDomain {
-            domain.run { job(true) }
+            call.context.domain.run { job(true) }
         } else {
             job(false)
         }
@@ -581,7 +588,7 @@ final class Supervisor: @unchecked Sendable {
             return udpLock.withLock { _ -> Outcome in
                 let decision = UDPDecision.check(
                     .send(hasAddress: message.address != nil), family: family, address: message.address ?? [],
-                    isBound: isBound(socket), policy: policy)
+                    isBound: isBound(socket), policy: call.context.policy)
                 if let error = decision.errno {
                     report(decision, operation: .send(hasAddress: message.address != nil))
                     return .error(error)
@@ -675,6 +682,8 @@ final class Call: @unchecked Sendable {
     let notification: Notification
     let socket: Int32
     let pidfd: Int32
+    /// The UDP layers and the executor domain for the calling thread.
+    let context: CallContext
     /// `/proc/<tid>/status` of the calling thread, opened on the (unrestricted) monitor thread
     /// before a blocking send leaves it, so that an executor thread whose Landlock domain
     /// cannot open `/proc` still watches the thread's signals; -1 if not opened. The open
@@ -687,10 +696,11 @@ final class Call: @unchecked Sendable {
         statusFD = open("/proc/\(notification.tid)/status", O_RDONLY | O_CLOEXEC)
     }
 
-    init(_ notification: Notification, socket: Int32, pidfd: Int32) {
+    init(_ notification: Notification, socket: Int32, pidfd: Int32, context: CallContext) {
         self.notification = notification
         self.socket = socket
         self.pidfd = pidfd
+        self.context = context
     }
 
     deinit {

@@ -129,12 +129,59 @@ enum {
     CLANDLOCK_SPAWN_STAGE_INHERIT = 6,
     CLANDLOCK_SPAWN_STAGE_EXEC = 7,
     CLANDLOCK_SPAWN_STAGE_SIGNALS = 8,
+    CLANDLOCK_SPAWN_STAGE_ANCHOR = 9,          // the anchor's prctl(PR_SET_CHILD_SUBREAPER)
+    CLANDLOCK_SPAWN_STAGE_REGISTER = 10,       // registering with the outer supervisor
+    CLANDLOCK_SPAWN_STAGE_FORK = 11,           // the anchor's fork of the program
+    CLANDLOCK_SPAWN_STAGE_STARTED = 12,        // not an error: `value` is the program's pid
 };
 
 struct clandlock_spawn_report {
     int32_t stage;
     int32_t value;                             // errno, or the listener fd
 };
+
+// MARK: - Nested sandboxes
+
+/// A nested sandbox registers its layer with the supervisor that already serves its process
+/// tree through a system call that supervisor intercepts: `connect(-1, record, MAGIC)`. The
+/// kernel itself answers EBADF (fd -1), so no real program relies on it; the supervisor answers
+/// 0 (registered), or an errno. A NULL record asks "does this supervisor take registrations?".
+#define CLANDLOCK_NEST_REGISTER 0x4e455354u  // "NEST", the address length argument
+/// `connect(-1, NULL, RETIRE)`: the anchor has no descendants left; the layer is done.
+#define CLANDLOCK_NEST_RETIRE 0x52544952u    // "RTIR"
+#define CLANDLOCK_NEST_VERSION 1u
+
+/// The registration record, read from the anchor's memory by the supervisor.
+struct clandlock_nest_record {
+    uint32_t version;                          // CLANDLOCK_NEST_VERSION
+    int32_t ruleset_fd;                        // the anchor's fd of the layer's kernel ruleset, -1: none
+    uint32_t handled;                          // UDP rights the layer handles (LANDLOCK_ACCESS_NET_* bits)
+    uint32_t port_count;
+    uint64_t ports;                            // address of port_count struct clandlock_nest_port
+};
+
+struct clandlock_nest_port {
+    uint32_t access;                           // LANDLOCK_ACCESS_NET_* bits allowed on the port
+    uint16_t port;
+    uint16_t reserved;
+};
+
+_Static_assert(sizeof(struct clandlock_nest_record) == 24, "nest record is 24 bytes");
+_Static_assert(sizeof(struct clandlock_nest_port) == 8, "nest port is 8 bytes");
+
+/// `connect(-1, record, magic)`: 0 or -1 with errno. Why C: the raw syscall, with no libc
+/// socket-address conventions in between.
+long clandlock_nest_call(const void *_Nullable record, uint32_t magic);
+
+/// fork(2) an *anchor* and return its pid (or -1, errno set). The anchor blocks every signal,
+/// becomes a child subreaper (orphans of the nested tree stay below it), restricts itself with
+/// `plan->ruleset_fd`, registers `record` with the outer supervisor, forks the program (which
+/// restricts itself once more, so it can neither ptrace nor, when scoped, signal the anchor,
+/// then runs the plan without a filter), reports CLANDLOCK_SPAWN_STAGE_STARTED with the
+/// program's pid, writes the program's wait status (4 bytes) to `status_fd`, reaps every
+/// descendant, retires the registration and exits. Async-signal-safe calls only.
+pid_t clandlock_spawn_nested(const struct clandlock_spawn_plan *_Nonnull plan,
+                             const struct clandlock_nest_record *_Nonnull record, int status_fd);
 
 /// fork(2), and in the child: run the plan and execve. Returns the child's pid in the parent
 /// or -1 (errno set) if fork failed. The child never returns: it execs or _exit(127)s after

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Nested sandboxes under one supervisor. A second seccomp listener cannot be installed under
+// the first (EBUSY), so a sandbox started inside a supervised one registers its layer with
+// the supervisor that already serves the tree instead (Proposals/0001, "Nested sandboxes"):
+//
+// - An *anchor* process (`clandlock_spawn_nested`) restricts itself with the nested layer,
+//   registers it with `connect(-1, record, CLANDLOCK_NEST_REGISTER)` (intercepted here; the
+//   kernel would answer EBADF), then forks the program. It is a child subreaper: while it
+//   lives, its descendants are exactly the tasks of the nested Landlock domain (tasks are
+//   only created by fork, domains are inherited and never left, and orphans of the subtree
+//   reparent to the anchor). Membership is read from the process tree, never from the
+//   program.
+// - Its members' UDP calls are decided against every layer on their chain; their other socket
+//   calls run on executor threads of a *mirror* domain: a domain thread restricted with the
+//   outer layers and the nested layer's own kernel ruleset (taken from the anchor with
+//   pidfd_getfd), so the kernel checks TCP rules, socket-file rights and scopes of both.
+// - The anchor retires the layer (`CLANDLOCK_NEST_RETIRE`) once it has no descendant left. If
+//   it dies otherwise (SIGKILL), its orphans can no longer be told from other processes:
+//   every task not classified before then, under that layer's ancestors, is refused (EACCES)
+//   for every intercepted call. Fail closed.
+internal import CLandlock
+import Landlock
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One registered nested sandbox.
+final class NestedLayer: @unchecked Sendable {
+    /// The anchor process (tgid).
+    let anchor: pid_t
+    /// `/proc/<anchor>`, opened while the anchor was known alive: names that process even if
+    /// its pid is reused (files opened through it then fail with ESRCH).
+    let procDirectory: Int32
+    let parent: NestedLayer?
+    /// Every UDP layer that applies to the members: the sandbox's, the enclosing nested ones',
+    /// this one's.
+    let policy: UDPPolicy
+    /// Executors for the members' other socket calls.
+    let domain: DomainThread
+
+    init(anchor: pid_t, procDirectory: Int32, parent: NestedLayer?, policy: UDPPolicy, domain: DomainThread) {
+        self.anchor = anchor
+        self.procDirectory = procDirectory
+        self.parent = parent
+        self.policy = policy
+        self.domain = domain
+    }
+
+    /// Whether `self` is `other` or nested in it (`nil`: the sandbox itself, which contains all).
+    func isWithin(_ other: NestedLayer?) -> Bool {
+        guard let other else { return true }
+        var layer: NestedLayer? = self
+        while let current = layer {
+            if current === other { return true }
+            layer = current.parent
+        }
+        return false
+    }
+
+    /// Whether the anchor is alive and not exiting. `PF_EXITING` (field 9 of `stat`) is set at
+    /// the start of `do_exit`, before the anchor's children are reparented, so a task whose
+    /// parent chain was read before this returns `true` was read inside the anchor's subtree.
+    var isAlive: Bool {
+        let fd = openat(procDirectory, "stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 1024)
+        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, 1024) }
+        guard count > 0, let close = bytes[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return false }
+        // After "pid (comm)": state ppid pgrp session tty_nr tpgid flags.
+        let fields = bytes[(close + 1)..<count].split(separator: UInt8(ascii: " "))
+        guard fields.count > 6, let flags = UInt64(String(decoding: fields[6], as: UTF8.self)) else { return false }
+        let processExiting: UInt64 = 0x4  // PF_EXITING
+        return flags & processExiting == 0
+    }
+
+    deinit { close(procDirectory) }
+}
+
+/// Which layers apply to a task.
+enum Membership {
+    /// The sandbox's own layer only.
+    case sandbox
+    case nested(NestedLayer)
+}
+
+/// The nested layers of one supervisor and what it knows of its tasks. Monitor thread only.
+struct NestedLayerRegistry {
+    private(set) var live: [NestedLayer] = []
+    private var byAnchor: [pid_t: NestedLayer] = [:]
+    /// Thread id -> (PIDFD_THREAD pidfd naming that thread, its membership). Membership never
+    /// changes for a task; the pidfd tells a reused thread id (its thread has exited: POLLIN).
+    private var classified: [pid_t: (pidfd: Int32, membership: Membership)] = [:]
+
+    var isEmpty: Bool { live.isEmpty }
+
+    func layer(anchoredBy process: pid_t) -> NestedLayer? { byAnchor[process] }
+
+    mutating func add(_ layer: NestedLayer, registeredBy tid: pid_t) {
+        live.append(layer)
+        byAnchor[layer.anchor] = layer
+        forget(tid)  // classified before it registered: now a member
+    }
+
+    /// Ends a layer whose anchor has no descendant left.
+    mutating func retire(_ layer: NestedLayer) {
+        live.removeAll { $0 === layer }
+        byAnchor[layer.anchor] = nil
+        layer.domain.stop()
+    }
+
+    mutating func forget(_ tid: pid_t) {
+        if let entry = classified.removeValue(forKey: tid) { close(entry.pidfd) }
+    }
+
+    /// The layers that apply to the thread `tid`, or `nil` when that cannot be known (the
+    /// thread is gone, or a nested layer's anchor died while the thread may have been its
+    /// descendant).
+    mutating func membership(of tid: pid_t, supervisorProcess: pid_t, threadPidfds: Bool) -> Membership? {
+        if live.isEmpty { return .sandbox }
+        if let entry = classified[tid] {
+            var pollfd = pollfd(fd: entry.pidfd, events: Int16(POLLIN), revents: 0)
+            if poll(&pollfd, 1, 0) == 0 { return entry.membership }
+            forget(tid)
+        }
+        guard let process = threadGroup(of: tid), let found = innermostAnchor(above: process, stopAt: supervisorProcess)
+        else { return nil }
+        // A dead anchor at or below the answer: the thread may be one of its orphans, which the
+        // walk above cannot recognize.
+        for layer in live where layer.isWithin(found) && !layer.isAlive { return nil }
+        let membership: Membership = found.map { .nested($0) } ?? .sandbox
+        if threadPidfds {
+            let pidfd = clandlock_pidfd_open(tid, UInt32(O_EXCL))  // PIDFD_THREAD
+            if pidfd >= 0 {
+                if classified.count >= 4096 {
+                    for entry in classified.values { close(entry.pidfd) }
+                    classified.removeAll(keepingCapacity: true)
+                }
+                classified[tid] = (pidfd, membership)
+            }
+        }
+        return membership
+    }
+
+    /// Walks the parent chain from `process` up to the supervisor's process (or init) and
+    /// returns the first registered anchor met: `.some(nil)` for none, `nil` when the chain
+    /// kept changing under the walk. Each link is read twice (the child's parent before and
+    /// after reading the parent), so a parent that exited and whose pid was reused meanwhile
+    /// is never followed.
+    private func innermostAnchor(above process: pid_t, stopAt supervisorProcess: pid_t) -> NestedLayer?? {
+        attempts: for _ in 0..<8 {
+            var child = process
+            guard var parent = parentProcess(of: child) else { return nil }
+            for _ in 0..<65536 {
+                if let layer = byAnchor[child] { return .some(layer) }
+                if parent <= 1 || parent == supervisorProcess { return .some(nil) }
+                guard let grandparent = parentProcess(of: parent), parentProcess(of: child) == parent else {
+                    continue attempts
+                }
+                child = parent
+                parent = grandparent
+            }
+            return nil
+        }
+        return nil
+    }
+}
+
+/// `PPid` of `/proc/<pid>/status`.
+func parentProcess(of pid: pid_t) -> pid_t? {
+    guard let text = readSmallFile("/proc/\(pid)/status") else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("PPid:") {
+        return pid_t(line.dropFirst(5).trimmingCharacters())
+    }
+    return nil
+}
+
+extension UDPLayer {
+    /// Every port its rules name, with the UDP rights allowed there (the registration form).
+    var ports: [(port: UInt16, access: NetworkAccess)] {
+        bindPorts.union(connectSendPorts).sorted().map { port in
+            var access: NetworkAccess = []
+            if bindPorts.contains(port) { access.insert(.bindUDP) }
+            if connectSendPorts.contains(port) { access.insert(.connectSendUDP) }
+            return (port, access)
+        }
+    }
+}
+
+extension Supervisor {
+    /// `connect(-1, record, CLANDLOCK_NEST_REGISTER)` or `(-1, NULL, CLANDLOCK_NEST_RETIRE)`.
+    func isNestCall(_ n: Notification) -> Bool {
+        n.nr == numbers.connect && Int32(truncatingIfNeeded: n.args[0]) == -1
+            && [CLANDLOCK_NEST_REGISTER, CLANDLOCK_NEST_RETIRE].contains(UInt32(truncatingIfNeeded: n.args[2]))
+    }
+
+    func handleNestCall(_ n: Notification) {
+        guard let process = threadGroup(of: n.tid) else { return reply(n.id, .error(ESRCH)) }
+        if UInt32(truncatingIfNeeded: n.args[2]) == CLANDLOCK_NEST_RETIRE {
+            guard let layer = nested.layer(anchoredBy: process), isValid(n.id) else { return reply(n.id, .error(EINVAL)) }
+            nested.retire(layer)
+            return reply(n.id, .value(0))
+        }
+        if n.args[1] == 0 { return reply(n.id, .value(0)) }  // "Do you take registrations?"
+        reply(n.id, register(n, process: process))
+    }
+
+    private func register(_ n: Notification, process: pid_t) -> Outcome {
+        guard let header = readRemote(n.tid, n.args[1], 24) else { return .error(EFAULT) }
+        let version = header.load(UInt32.self, at: 0)
+        let rulesetFD = header.load(Int32.self, at: 4)
+        let handled = NetworkAccess(rawValue: UInt64(header.load(UInt32.self, at: 8)))
+        let count = Int(header.load(UInt32.self, at: 12))
+        guard version == CLANDLOCK_NEST_VERSION, count <= 65536 else { return .error(EINVAL) }
+        guard let entries = readRemote(n.tid, header.load(UInt64.self, at: 16), count * 8) else { return .error(EFAULT) }
+        var bind: Set<UInt16> = []
+        var connect: Set<UInt16> = []
+        for index in 0..<count {
+            let access = NetworkAccess(rawValue: UInt64(entries.load(UInt32.self, at: index * 8)))
+            let port = entries.load(UInt16.self, at: index * 8 + 4)
+            if access.contains(.bindUDP) { bind.insert(port) }
+            if access.contains(.connectSendUDP) { connect.insert(port) }
+        }
+        guard nested.layer(anchoredBy: process) == nil else { return .error(EBUSY) }
+        let pidfd = clandlock_pidfd_open(process, 0)
+        guard pidfd >= 0 else { return .error(ESRCH) }
+        defer { close(pidfd) }
+        let procDirectory = open("/proc/\(process)", oPath | O_DIRECTORY | O_CLOEXEC)
+        guard procDirectory >= 0 else { return .error(ESRCH) }
+        // The calling thread still waits: the pid, the pidfd and the directory are its process's.
+        guard isValid(n.id) else { close(procDirectory); return .error(ESRCH) }
+        guard let membership = membership(of: n.tid) else { close(procDirectory); return .error(EACCES) }
+        let parent: NestedLayer? = if case .nested(let layer) = membership { layer } else { nil }
+        var ruleset: Int32 = -1
+        if rulesetFD >= 0 {
+            ruleset = clandlock_pidfd_getfd(pidfd, rulesetFD, 0)
+            guard ruleset >= 0 else { close(procDirectory); return .error(EBADF) }
+        }
+        defer { if ruleset >= 0 { close(ruleset) } }
+        let domain: DomainThread
+        do throws(SeccompError) {
+            domain = try (parent?.domain ?? self.domain).nested(rulesetFD: ruleset)
+        } catch {
+            close(procDirectory)
+            return .error(error.underlyingError?.rawValue ?? EPERM)
+        }
+        let layer = UDPLayer(handled: handled, bindPorts: bind, connectSendPorts: connect)
+        let policy = UDPPolicy(layers: (parent?.policy ?? self.policy).layers + [layer])
+        nested.add(
+            NestedLayer(anchor: process, procDirectory: procDirectory, parent: parent, policy: policy, domain: domain),
+            registeredBy: n.tid)
+        return .value(0)
+    }
+
+    /// The layers that apply to a notifying thread; `nil`: unknown, refuse the call.
+    func membership(of tid: pid_t) -> Membership? {
+        nested.membership(of: tid, supervisorProcess: supervisorProcess, threadPidfds: supportsThreadPidfd)
+    }
+
+    /// Policy and executor domain for a call of `tid`; `nil`: refuse the call (EACCES).
+    func context(of tid: pid_t) -> CallContext? {
+        switch membership(of: tid) {
+        case .sandbox: CallContext(policy: policy, domain: domain)
+        case .nested(let layer): CallContext(policy: layer.policy, domain: layer.domain)
+        case nil: nil
+        }
+    }
+}
+
+/// The UDP layers and the executor domain that apply to one call.
+struct CallContext: @unchecked Sendable {
+    let policy: UDPPolicy
+    let domain: DomainThread
+}
