@@ -123,24 +123,58 @@ struct NetworkTests {
         #expect(unrestricted.status == 0, "\(unrestricted)")
     }
 
-    /// Inside a supervised sandbox, the outer supervisor performs the socket calls in its own
-    /// domain, so an inner sandbox cannot enforce its network rules for them: it must say so.
-    @Test func aSandboxNestedInASupervisedOneRefusesNetworkRulesItCannotEnforce() {
-        let outer = ["--quiet", "--rox", "/", "--udp-supervisor", "always", "--"]
-        let strict = exec(outer + [landlockExec, "--rox", "/", "--connect-tcp", "80", "--", "true"])
-        #expect(strict.status == 125, "\(strict)")
-        #expect(strict.standardError == """
-            landlock-exec: error: Refusing to run: this sandbox cannot enforce net.connect_tcp (an outer seccomp \
-            supervisor performs the socket calls outside this sandbox's layer)
-            Hint: run the command outside the supervised sandbox, or on Linux 7.2 where no supervisor is needed, or \
-            add --best-effort
+    /// Inside a supervised sandbox, a nested landlock-exec (either mode) registers its layer
+    /// with the outer supervisor: both layers hold for the UDP calls the supervisor decides and
+    /// for the TCP connects it performs; once the nested sandbox ends, the outer layer alone
+    /// applies again. Datagrams are counted by receivers outside both sandboxes.
+    @Test(arguments: ["run", "sandboxer"])
+    func aSandboxNestedInASupervisedOneEnforcesBothLayers(mode: String) {
+        let both = UDPReceiver(), outerOnly = UDPReceiver(), listener = Listener()
+        let outer = [
+            "--quiet", "--rox", "/", "--udp-supervisor", "always", "--bind-udp", "0", "--connect-udp", "\(both.port)",
+            "--connect-udp", "\(outerOnly.port)", "--connect-tcp", "\(listener.port)", "--",
+        ]
+        let inner = mode == "run"
+            ? [landlockExec, "--quiet", "--rox", "/", "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
+            : ["env", "LL_FS_RO=/", "LL_FS_RW=", "LL_UDP_BIND=0", "LL_UDP_CONNECT_SEND=\(both.port)", "LL_TCP_CONNECT=",
+               landlockExec, "sandboxer"]
+        let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: listener.port)
+        let script = inner.map(shellQuoted).joined(separator: " ") + " " + probe.map(shellQuoted).joined(separator: " ")
+            + "; " + probe.map(shellQuoted).joined(separator: " ")
+        let result = exec(outer + ["sh", "-c", script])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.standardOutput == "ok 13 13\nok ok ok\n", "\(result)")
+        #expect(both.count() == 2)
+        #expect(outerOnly.count() == 1)
+    }
 
-            """)
-        let bestEffort = exec(outer + [landlockExec, "--rox", "/", "--best-effort", "--connect-tcp", "80", "--", "true"])
-        #expect(bestEffort.status == 0, "\(bestEffort)")
-        #expect(bestEffort.standardError.contains(
-            "landlock-exec: warning: not enforced: net.connect_tcp (an outer seccomp supervisor performs the socket calls outside this sandbox's layer)"),
-            "\(bestEffort)")
+    /// The nested sandbox's anchor killed while its program runs: the orphaned program is not
+    /// recognizable any more, so the supervisor refuses every socket call of processes it has
+    /// not classified before (fail closed), and no datagram leaves to a port only the outer
+    /// layer allows.
+    @Test func aKilledNestedAnchorFailsClosed() {
+        let both = UDPReceiver(), outerOnly = UDPReceiver()
+        let outer = [
+            "--quiet", "--rox", "/", "--rw", "/tmp", "--udp-supervisor", "always", "--bind-udp", "0",
+            "--connect-udp", "\(both.port)", "--connect-udp", "\(outerOnly.port)", "--",
+        ]
+        let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: nil).map(shellQuoted).joined(separator: " ")
+        let inner = [landlockExec, "--quiet", "--rox", "/", "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
+            .map(shellQuoted).joined(separator: " ")
+        // The member sleeps, so that the supervisor has not seen it before its anchor dies.
+        let script = """
+            \(inner) sh -c 'sleep 1; \(probe.replacingQuotes)' & nested=$!
+            sleep 0.5
+            anchor=$(cat /proc/$nested/task/$nested/children)
+            kill -KILL $anchor
+            wait $nested
+            sleep 1
+            \(probe)
+            """
+        let result = exec(outer + ["sh", "-c", script])
+        #expect(result.standardOutput == "13 13\n13 13\n", "\(result)")
+        #expect(both.count() == 0)
+        #expect(outerOnly.count() == 0)
     }
 
     @Test(.enabled(if: (LandlockStatus.current.abi ?? .v1) < .v10, "Kernels with ABI 10 enforce the UDP rights without the supervisor"))

@@ -87,6 +87,71 @@ final class Listener {
     deinit { close(fd) }
 }
 
+/// A UDP socket on 127.0.0.1 with a kernel-chosen port that counts the datagrams it received.
+final class UDPReceiver {
+    let fd: Int32
+    let port: Int
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                precondition(bind(fd, pointer, length) == 0)
+                precondition(getsockname(fd, pointer, &length) == 0)
+            }
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The datagrams received so far (and not counted before).
+    func count() -> Int {
+        var total = 0
+        var byte: UInt8 = 0
+        while recv(fd, &byte, 1, 0) >= 0 { total += 1 }
+        return total
+    }
+
+    deinit { close(fd) }
+}
+
+/// A command that sends one UDP datagram to each of `udp` (127.0.0.1) and connects to `tcp`,
+/// printing `ok` or the errno of each on one line.
+func socketProbe(udp: [Int], tcp: Int?) -> [String] {
+    let code = """
+        import socket
+        def udp(port):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.sendto(b"x", ("127.0.0.1", port)); return "ok"
+            except OSError as e:
+                return str(e.errno)
+        def tcp(port):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5); return "ok"
+            except OSError as e:
+                return str(e.errno)
+        print(" ".join([udp(p) for p in \(udp)] + [tcp(p) for p in \(tcp.map { [$0] } ?? [])]))
+        """
+    return ["python3", "-c", code]
+}
+
+/// `text` as one word for sh.
+func shellQuoted(_ text: String) -> String {
+    "'" + text.replacingQuotes + "'"
+}
+
+extension String {
+    /// Single quotes escaped for use inside a single-quoted sh word.
+    var replacingQuotes: String {
+        split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''")
+    }
+}
+
 /// A TCP port that nothing listens on (bound and released).
 func freePort() -> Int {
     Listener().port
