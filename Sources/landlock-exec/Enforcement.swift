@@ -13,6 +13,8 @@ enum Enforcer: String {
 enum Enforcement {
     /// Why the user-space supervisor for the UDP rights cannot run here, or `nil` when it can.
     static var supervisorProblem: String? {
+        // Inside a supervised sandbox, a new sandbox registers its layer with that supervisor.
+        if SupervisorAvailability.outerListener && SupervisorAvailability.outerSupervisorTakesRegistrations { return nil }
         if case .unavailable(let reason) = SupervisorAvailability.current { return reason }
         return nil
     }

@@ -19,7 +19,8 @@ extension LandlockExec {
 
         func run() throws {
             var report = StatusReport(landlock: .current, errata: Errata.current)
-            report.outerSupervisor = SupervisorAvailability.outerListener
+            report.outerSupervisor = !SupervisorAvailability.outerListener ? .none
+                : SupervisorAvailability.outerSupervisorTakesRegistrations ? .registering : .foreign
             print(json ? report.json : report.text, terminator: "")
         }
     }
@@ -37,9 +38,17 @@ struct StatusReport {
         var reason: String?
     }
 
-    /// Whether this process runs under another seccomp supervisor (inside a supervised
-    /// sandbox): it performs socket calls outside any layer a new sandbox adds here.
-    var outerSupervisor = false
+    /// Another seccomp supervisor this process runs under.
+    enum OuterSupervisor {
+        case none
+        /// landlock-exec's, in a supervised sandbox: a new sandbox registers its layer with it.
+        case registering
+        /// Another one (a container runtime's, an older landlock-exec's): it performs socket
+        /// calls outside any layer a new sandbox adds here.
+        case foreign
+    }
+
+    var outerSupervisor = OuterSupervisor.none
 
     var rows: [Row] {
         let socketRights = OuterSupervisorGap.socketRights
@@ -52,7 +61,7 @@ struct StatusReport {
                 case .fileSystem: right.rawValue & socketRights.fileSystem.rawValue != 0
                 case .restrictSelf: false
                 }
-                if outerSupervisor && isSocketRight && enforcer == .kernel {
+                if outerSupervisor == .foreign && isSocketRight && enforcer == .kernel {
                     enforcer = .none
                     reason = "not enforced for the socket calls an outer seccomp supervisor performs (this is a supervised sandbox)"
                 }
@@ -104,6 +113,8 @@ struct StatusReport {
             switch row.enforcer {
             case .kernel where row.reason != nil: what = "enforced by the kernel: \(row.reason!)"
             case .kernel: what = "enforced by the kernel (ABI \(row.right.introduced.rawValue))"
+            case .supervisor where outerSupervisor == .registering:
+                what = "enforced by the supervisor of the enclosing sandbox (a new sandbox registers its layer with it)"
             case .supervisor: what = "enforced by the supervisor (seccomp user notification)"
             case .none: what = row.reason ?? "not enforced"
             }
