@@ -40,13 +40,22 @@ final class NestedLayer: @unchecked Sendable {
     let policy: UDPPolicy
     /// Executors for the members' other socket calls.
     let domain: DomainThread
+    /// Where each layer of ``policy`` logs its denials.
+    let denials: [DenialSink?]
+    /// This layer's log: a duplicate of the anchor's descriptor, closed with the layer.
+    private let logFD: Int32
 
-    init(anchor: pid_t, procDirectory: Int32, parent: NestedLayer?, policy: UDPPolicy, domain: DomainThread) {
+    init(
+        anchor: pid_t, procDirectory: Int32, parent: NestedLayer?, policy: UDPPolicy, domain: DomainThread,
+        denials: [DenialSink?], logFD: Int32
+    ) {
         self.anchor = anchor
         self.procDirectory = procDirectory
         self.parent = parent
         self.policy = policy
         self.domain = domain
+        self.denials = denials
+        self.logFD = logFD
     }
 
     /// Whether `self` is `other` or nested in it (`nil`: the sandbox itself, which contains all).
@@ -77,7 +86,10 @@ final class NestedLayer: @unchecked Sendable {
         return flags & processExiting == 0
     }
 
-    deinit { close(procDirectory) }
+    deinit {
+        close(procDirectory)
+        if logFD >= 0 { close(logFD) }
+    }
 }
 
 /// Which layers apply to a task.
@@ -209,11 +221,12 @@ extension Supervisor {
     }
 
     private func register(_ n: Notification, process: pid_t) -> Outcome {
-        guard let header = readRemote(n.tid, n.args[1], 24) else { return .error(EFAULT) }
+        guard let header = readRemote(n.tid, n.args[1], 32) else { return .error(EFAULT) }
         let version = header.load(UInt32.self, at: 0)
         let rulesetFD = header.load(Int32.self, at: 4)
         let handled = NetworkAccess(rawValue: UInt64(header.load(UInt32.self, at: 8)))
         let count = Int(header.load(UInt32.self, at: 12))
+        let logFD = header.load(Int32.self, at: 24)
         guard version == CLANDLOCK_NEST_VERSION, count <= 65536 else { return .error(EINVAL) }
         guard let entries = readRemote(n.tid, header.load(UInt64.self, at: 16), count * 8) else { return .error(EFAULT) }
         var bind: Set<UInt16> = []
@@ -240,17 +253,31 @@ extension Supervisor {
             guard ruleset >= 0 else { close(procDirectory); return .error(EBADF) }
         }
         defer { if ruleset >= 0 { close(ruleset) } }
+        var log: Int32 = -1
+        if logFD >= 0 {
+            log = clandlock_pidfd_getfd(pidfd, logFD, 0)
+            guard log >= 0 else { close(procDirectory); return .error(EBADF) }
+        }
         let domain: DomainThread
         do throws(SeccompError) {
             domain = try (parent?.domain ?? self.domain).nested(rulesetFD: ruleset)
         } catch {
             close(procDirectory)
+            if log >= 0 { close(log) }
             return .error(error.underlyingError?.rawValue ?? EPERM)
         }
         let layer = UDPLayer(handled: handled, bindPorts: bind, connectSendPorts: connect)
-        let policy = UDPPolicy(layers: (parent?.policy ?? self.policy).layers + [layer])
+        let enclosing = parent.map { CallContext(policy: $0.policy, domain: $0.domain, denials: $0.denials) } ?? rootContext
+        // A layer that handles no UDP right is left out of the policy (it cannot deny).
+        let policy = UDPPolicy(layers: enclosing.policy.layers + [layer])
+        var denials = enclosing.denials
+        if policy.layers.count > enclosing.policy.layers.count {
+            denials.append(log >= 0 ? DenialSink(log: .fileDescriptor(log)) : nil)
+        }
         nested.add(
-            NestedLayer(anchor: process, procDirectory: procDirectory, parent: parent, policy: policy, domain: domain),
+            NestedLayer(
+                anchor: process, procDirectory: procDirectory, parent: parent, policy: policy, domain: domain,
+                denials: denials, logFD: log),
             registeredBy: n.tid)
         return .value(0)
     }
@@ -263,15 +290,22 @@ extension Supervisor {
     /// Policy and executor domain for a call of `tid`; `nil`: refuse the call (EACCES).
     func context(of tid: pid_t) -> CallContext? {
         switch membership(of: tid) {
-        case .sandbox: CallContext(policy: policy, domain: domain)
-        case .nested(let layer): CallContext(policy: layer.policy, domain: layer.domain)
+        case .sandbox: rootContext
+        case .nested(let layer): CallContext(policy: layer.policy, domain: layer.domain, denials: layer.denials)
         case nil: nil
         }
     }
+
+    /// The sandbox's own context: its policy, its domain thread, its denial log for each layer.
+    var rootContext: CallContext {
+        CallContext(policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count))
+    }
 }
 
-/// The UDP layers and the executor domain that apply to one call.
+/// The UDP layers, the executor domain and the denial logs that apply to one call.
 struct CallContext: @unchecked Sendable {
     let policy: UDPPolicy
     let domain: DomainThread
+    /// One per layer of `policy`.
+    let denials: [DenialSink?]
 }

@@ -288,11 +288,24 @@ public struct SandboxedCommand: Sendable {
             restriction: restriction, bindUDP: rightStatus(.bindUDP), connectSendUDP: rightStatus(.connectSendUDP))
         status.notEnforcedForOuterSupervisor = outerGap
         status.registeredWithOuterSupervisor = registers
+        var nest: NestPlan? = nil
+        if registers {
+            nest = NestPlan(layer: UDPLayer(ruleset: ruleset))
+            switch denialLog {
+            case .fileDescriptor(let fd): nest?.logFD = fd
+            case .handler:
+                throw SeccompError(
+                    .outerSupervisor,
+                    "Failed to log denials with a handler: in a nested sandbox the enclosing sandbox's supervisor "
+                        + "decides the UDP calls, in another process; log to a file descriptor (DenialLog.fileDescriptor)")
+            case nil: break
+            }
+        }
         return PreparedSandbox(
             created: created, kernelFlags: kernelFlags, status: status, path: path,
             argv: [argument0 ?? executable] + arguments, envp: environment,
             setNoNewPrivileges: flags.contains(.noNewPrivileges) || useSupervisor || registers,
-            policy: useSupervisor ? udpPolicy : nil, nest: registers ? NestPlan(layer: UDPLayer(ruleset: ruleset)) : nil,
+            policy: useSupervisor ? udpPolicy : nil, nest: nest,
             denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: landlock.abi)
     }
 

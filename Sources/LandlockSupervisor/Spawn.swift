@@ -33,6 +33,8 @@ struct SpawnResult {
 /// A nested sandbox's registration with the outer supervisor (see `clandlock_spawn_nested`).
 struct NestPlan {
     var layer: UDPLayer
+    /// Where the outer supervisor writes this layer's denial lines; -1 for nowhere.
+    var logFD: Int32 = -1
 }
 
 private let stageNames: [Int32: String] = [
@@ -90,7 +92,8 @@ func spawn(_ plan: SpawnPlan, nest: NestPlan? = nil) throws(SeccompError) -> Spa
                                 version: CLANDLOCK_NEST_VERSION, ruleset_fd: plan.rulesetFD,
                                 handled: UInt32(truncatingIfNeeded: nest!.layer.handled.rawValue),
                                 port_count: UInt32(ports.count),
-                                ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)))
+                                ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)), log_fd: nest!.logFD,
+                                reserved: 0)
                             return clandlock_spawn_nested(&raw, &record, status[1])
                         }
                     }

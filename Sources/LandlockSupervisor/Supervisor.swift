@@ -232,7 +232,7 @@ final class Supervisor: @unchecked Sendable {
             let decision = UDPDecision.check(
                 .send(hasAddress: true), family: family, address: address, isBound: local.sin6_port != 0, policy: policy)
             if let error = decision.errno {
-                report(decision, operation: .send(hasAddress: true))
+                report(decision, operation: .send(hasAddress: true), context)
                 return .error(error)
             }
             if dataFault { return .error(EFAULT) }
@@ -324,7 +324,7 @@ final class Supervisor: @unchecked Sendable {
                         isConnect ? .connect : .bind, family: family, address: address, isBound: isBound(call.socket),
                         policy: context.policy)
                     if let error = decision.errno {
-                        report(decision, operation: isConnect ? .connect : .bind)
+                        report(decision, operation: isConnect ? .connect : .bind, context)
                         return .error(error)
                     }
                     return perform(isConnect ? .connect : .bind, call.socket, address)
@@ -590,7 +590,7 @@ final class Supervisor: @unchecked Sendable {
                     .send(hasAddress: message.address != nil), family: family, address: message.address ?? [],
                     isBound: isBound(socket), policy: call.context.policy)
                 if let error = decision.errno {
-                    report(decision, operation: .send(hasAddress: message.address != nil))
+                    report(decision, operation: .send(hasAddress: message.address != nil), call.context)
                     return .error(error)
                 }
                 if message.data.count > 65535 { return .error(EMSGSIZE) }
@@ -663,8 +663,11 @@ final class Supervisor: @unchecked Sendable {
         return .value(Int64(result))
     }
 
-    private func report(_ decision: UDPDecision, operation: UDPOperation) {
-        denials?.record(UDPDenial(decision: decision, operation: operation))
+    /// Logs a denial where the layer that denied it asked for it (`--log-denials` of the
+    /// sandbox or of a nested one).
+    private func report(_ decision: UDPDecision, operation: UDPOperation, _ context: CallContext) {
+        guard let layer = decision.layer, context.denials.indices.contains(layer) else { return }
+        context.denials[layer]?.record(UDPDenial(decision: decision, operation: operation))
     }
 
     private func sendTimeout(_ socket: Int32) -> Int64? {

@@ -83,11 +83,14 @@ public struct UDPDecision: Sendable, Hashable, CustomStringConvertible {
     public var port: UInt16?
     /// For a denial by a rule: the address bytes, for the audit-shaped line.
     public var address: [UInt8]
+    /// For a denial by a rule: the index in ``UDPPolicy/layers`` of the youngest layer that
+    /// denies, the one Landlock's audit record names.
+    public var layer: Int? = nil
 
     public static let allow = UDPDecision(errno: nil, blocker: nil, port: nil, address: [])
     static func error(_ errno: Int32) -> UDPDecision { UDPDecision(errno: errno, blocker: nil, port: nil, address: []) }
-    static func denied(_ right: NetworkAccess, port: UInt16?, address: [UInt8]) -> UDPDecision {
-        UDPDecision(errno: EACCES, blocker: right, port: port, address: address)
+    static func denied(_ right: NetworkAccess, port: UInt16?, address: [UInt8], layer: Int?) -> UDPDecision {
+        UDPDecision(errno: EACCES, blocker: right, port: port, address: address, layer: layer)
     }
 
     public var isAllowed: Bool { errno == nil }
@@ -161,7 +164,7 @@ public struct UDPDecision: Sendable, Hashable, CustomStringConvertible {
             case (.connect, _):
                 return .allow
             case (.send, .inet6):
-                return .denied(right, port: nil, address: [])
+                return .denied(right, port: nil, address: [], layer: policy.layers.lastIndex { $0.handled.contains(right) })
             case (.send, .inet):
                 guard address.count >= 16 else { return .error(EINVAL) }
             case (.bind, .inet):
@@ -182,8 +185,9 @@ public struct UDPDecision: Sendable, Hashable, CustomStringConvertible {
         if saFamily != afUnspec && saFamily != family.addressFamily { return .error(EINVAL) }
         // 6. Every handling layer must grant the right on the port.
         let port = port(address)
-        for layer in policy.layers where !layer.allows(right, port: port) {
-            return .denied(right, port: port, address: auditAddress(address, saFamily == afUnspec ? afInet : saFamily))
+        if let layer = policy.layers.lastIndex(where: { !$0.allows(right, port: port) }) {
+            return .denied(
+                right, port: port, address: auditAddress(address, saFamily == afUnspec ? afInet : saFamily), layer: layer)
         }
         return .allow
     }
@@ -192,8 +196,8 @@ public struct UDPDecision: Sendable, Hashable, CustomStringConvertible {
     /// bound to an ephemeral port, checked as BIND_UDP on port 0.
     private static func checkAutobind(_ family: UDPSocketFamily, _ isBound: Bool, _ policy: UDPPolicy) -> UDPDecision {
         guard policy.handles(.bindUDP), !isBound else { return .allow }
-        for layer in policy.layers where !layer.allows(.bindUDP, port: 0) {
-            return .denied(.bindUDP, port: nil, address: [])
+        if let layer = policy.layers.lastIndex(where: { !$0.allows(.bindUDP, port: 0) }) {
+            return .denied(.bindUDP, port: nil, address: [], layer: layer)
         }
         return .allow
     }

@@ -135,7 +135,7 @@ struct NetworkTests {
             "--connect-udp", "\(outerOnly.port)", "--connect-tcp", "\(listener.port)", "--",
         ]
         let inner = mode == "run"
-            ? [landlockExec, "--quiet", "--rox", "/", "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
+            ? [landlockExec, "--quiet", "--log-denials", "--rox", "/", "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
             : ["env", "LL_FS_RO=/", "LL_FS_RW=", "LL_UDP_BIND=0", "LL_UDP_CONNECT_SEND=\(both.port)", "LL_TCP_CONNECT=",
                landlockExec, "sandboxer"]
         let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: listener.port)
@@ -146,6 +146,13 @@ struct NetworkTests {
         #expect(result.standardOutput == "ok 13 13\nok ok ok\n", "\(result)")
         #expect(both.count() == 2)
         #expect(outerOnly.count() == 1)
+        if mode == "run" {
+            // The nested layer's --log-denials: the outer supervisor writes its denials there.
+            #expect(result.standardError == """
+                landlock: blockers=net.connect_send_udp daddr=127.0.0.1 dest=\(outerOnly.port) (allowed by --connect-udp \(outerOnly.port))
+
+                """, "\(result)")
+        }
     }
 
     /// The nested sandbox's anchor killed while its program runs: the orphaned program is not

@@ -158,6 +158,8 @@ struct clandlock_nest_record {
     uint32_t handled;                          // UDP rights the layer handles (LANDLOCK_ACCESS_NET_* bits)
     uint32_t port_count;
     uint64_t ports;                            // address of port_count struct clandlock_nest_port
+    int32_t log_fd;                            // the anchor's fd for the layer's denial lines, -1: none
+    uint32_t reserved;
 };
 
 struct clandlock_nest_port {
@@ -166,7 +168,7 @@ struct clandlock_nest_port {
     uint16_t reserved;
 };
 
-_Static_assert(sizeof(struct clandlock_nest_record) == 24, "nest record is 24 bytes");
+_Static_assert(sizeof(struct clandlock_nest_record) == 32, "nest record is 32 bytes");
 _Static_assert(sizeof(struct clandlock_nest_port) == 8, "nest port is 8 bytes");
 
 /// `connect(-1, record, magic)`: 0 or -1 with errno. Why C: the raw syscall, with no libc
