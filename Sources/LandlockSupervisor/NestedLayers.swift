@@ -16,9 +16,9 @@
 //   outer layers and the nested layer's own kernel ruleset (taken from the anchor with
 //   pidfd_getfd), so the kernel checks TCP rules, socket-file rights and scopes of both.
 // - The anchor retires the layer (`CLANDLOCK_NEST_RETIRE`) once it has no descendant left. If
-//   it dies otherwise (SIGKILL), its orphans can no longer be told from other processes:
-//   every task not classified before then, under that layer's ancestors, is refused (EACCES)
-//   for every intercepted call. Fail closed.
+//   it dies otherwise (SIGKILL), its orphans can no longer be told from other processes of
+//   the enclosing layer: every task of that layer not classified before then is refused
+//   (EACCES) for every intercepted call. Fail closed.
 internal import CLandlock
 import Landlock
 import SystemPackage
@@ -56,17 +56,6 @@ final class NestedLayer: @unchecked Sendable {
         self.domain = domain
         self.denials = denials
         self.logFD = logFD
-    }
-
-    /// Whether `self` is `other` or nested in it (`nil`: the sandbox itself, which contains all).
-    func isWithin(_ other: NestedLayer?) -> Bool {
-        guard let other else { return true }
-        var layer: NestedLayer? = self
-        while let current = layer {
-            if current === other { return true }
-            layer = current.parent
-        }
-        return false
     }
 
     /// Whether the anchor is alive and not exiting. `PF_EXITING` (field 9 of `stat`) is set at
@@ -140,9 +129,10 @@ struct NestedLayerRegistry {
         }
         guard let process = threadGroup(of: tid), let found = innermostAnchor(above: process, stopAt: supervisorProcess)
         else { return nil }
-        // A dead anchor at or below the answer: the thread may be one of its orphans, which the
-        // walk above cannot recognize.
-        for layer in live where layer.isWithin(found) && !layer.isAlive { return nil }
+        // A dead anchor of the answer or of a layer directly in it: the thread may be one of its
+        // orphans (they reparent to a subreaper above the anchor, inside the enclosing layer),
+        // which the walk above cannot recognize.
+        for layer in live where (layer === found || layer.parent === found) && !layer.isAlive { return nil }
         let membership: Membership = found.map { .nested($0) } ?? .sandbox
         if threadPidfds {
             let pidfd = clandlock_pidfd_open(tid, UInt32(O_EXCL))  // PIDFD_THREAD
