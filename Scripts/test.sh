@@ -3,7 +3,8 @@
 #
 # Runs every test of the project, as a newcomer and CI do (README "Testing"):
 #   1. the Swift tests on this machine's kernel (pure tests, real-kernel tests in child
-#      processes, the supervisor's adversarial tests, the CLI end to end);
+#      processes, the supervisor's adversarial tests, the CLI end to end), then the network
+#      conformance table on this kernel, natively and through the supervisor;
 #   2. the kernel lane: Debian's 7.2, 6.12 and 6.1 kernels (and one without Landlock) booted
 #      under QEMU, each running the conformance table, the kernel tests and `status`.
 #
@@ -22,6 +23,11 @@ fi
 echo "== Swift tests (kernel $(uname -r), LANDLOCK_TEST_ABI=${LANDLOCK_TEST_ABI:-unset})"
 swift build --build-tests
 swift test --skip-build
+
+echo "== Conformance table on this machine's kernel, natively and through the supervisor"
+for mode in kernel supervisor; do
+    .build/debug/landlock-probe --table Conformance --mode "$mode" | { grep -v -e '^PASS' -e '^SKIP' || true; }
+done
 
 if [ "${SKIP_KERNEL_LANE:-0}" = 1 ]; then
     echo "== Kernel lane skipped (SKIP_KERNEL_LANE=1)"
