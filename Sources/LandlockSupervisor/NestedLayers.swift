@@ -106,10 +106,15 @@ struct NestedLayerRegistry {
         forget(tid)  // classified before it registered: now a member
     }
 
-    /// Ends a layer whose anchor has no descendant left.
+    /// Ends a layer whose anchor has no descendant left. Threads classified into it are
+    /// classified again should they trap once more (only the exiting anchor can), so that no
+    /// call is ever handed to its stopped domain thread.
     mutating func retire(_ layer: NestedLayer) {
         live.removeAll { $0 === layer }
         byAnchor[layer.anchor] = nil
+        for (tid, entry) in classified {
+            if case .nested(let member) = entry.membership, member === layer { forget(tid) }
+        }
         layer.domain.stop()
     }
 
