@@ -107,6 +107,27 @@ let rows: [Row] = [
         #expect(UDPDenial(decision: autobind, operation: .send(hasAddress: true)).description == "blockers=net.bind_udp (allowed by --bind-udp 0)")
     }
 
+    /// A denial names the youngest layer that denies, as Landlock's audit record does: the
+    /// supervisor logs it where that layer asked (a nested `--log-denials`).
+    @Test func denialsNameTheYoungestDenyingLayer() {
+        let outer = UDPLayer(handled: .udp, bindPorts: [0], connectSendPorts: [53, 54])
+        let inner = UDPLayer(handled: .udp, bindPorts: [0], connectSendPorts: [53, 55])
+        let policy = UDPPolicy(layers: [outer, inner])
+        func layer(_ port: UInt16, bound: Bool = true) -> Int? {
+            UDPDecision.check(.send(hasAddress: true), family: .inet, address: v4(port), isBound: bound, policy: policy).layer
+        }
+        #expect(layer(53) == nil)
+        #expect(layer(54) == 1)  // only the inner layer denies
+        #expect(layer(55) == 0)  // only the outer layer denies
+        #expect(layer(56) == 1)  // both deny: the youngest
+        let noAutobind = UDPPolicy(layers: [outer, UDPLayer(handled: .bindUDP)])
+        #expect(UDPDecision.check(.connect, family: .inet, address: v4(53), isBound: false, policy: noAutobind).layer == 1)
+        let sixUnspec = UDPDecision.check(
+            .send(hasAddress: true), family: .inet6, address: sockaddr(0, port: 53, length: 28), isBound: true,
+            policy: UDPPolicy(layers: [outer, UDPLayer(handled: .bindUDP)]))
+        #expect(sixUnspec.layer == 0)  // the youngest layer that handles connect_send_udp
+    }
+
     @Test func policyFromRuleset() throws {
         let ruleset = try Ruleset().handling(NetworkAccess.all(in: .v10))
             .adding(NetPort([.connectSendUDP, .connectTCP], port: 53)).adding(NetPort(.bindUDP, port: 0))
