@@ -158,15 +158,23 @@ struct NetworkTests {
     /// Orphans inside a nested sandbox reparent to its anchor (a child subreaper), so the
     /// supervisor still finds them below it: a process whose parent exited keeps both layers.
     @Test func orphansOfANestedSandboxKeepItsLayer() {
-        let both = UDPReceiver(), outerOnly = UDPReceiver()
+        let both = UDPReceiver(), outerOnly = UDPReceiver(), scratch = Scratch()
         let outer = [
-            "--quiet", "--rox", "/", "--udp-supervisor", "always", "--bind-udp", "0", "--connect-udp", "\(both.port)",
-            "--connect-udp", "\(outerOnly.port)", "--",
+            "--quiet", "--rox", "/", "--rw", scratch.path, "--udp-supervisor", "always", "--bind-udp", "0",
+            "--connect-udp", "\(both.port)", "--connect-udp", "\(outerOnly.port)", "--",
         ]
         let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: nil).map(shellQuoted).joined(separator: " ")
-        let inner = [landlockExec, "--quiet", "--rox", "/", "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
-            .map(shellQuoted).joined(separator: " ")
-        let result = exec(outer + ["sh", "-c", "\(inner) sh -c '(sleep 0.5; \(probe.replacingQuotes)) & exit 0'; sleep 1.5"])
+        let inner = [
+            landlockExec, "--quiet", "--rox", "/", "--rw", scratch.path, "--bind-udp", "0", "--connect-udp", "\(both.port)", "--",
+        ].map(shellQuoted).joined(separator: " ")
+        // The orphan's parent exits at once; the outer shell waits for the orphan's marker, so
+        // that the supervisor (the outer landlock-exec) still runs.
+        let done = scratch.path + "/done"
+        let script = """
+            \(inner) sh -c '(sleep 0.3; \(probe.replacingQuotes); touch \(done)) & exit 0'
+            for i in $(seq 200); do [ -e \(done) ] && break; sleep 0.1; done
+            """
+        let result = exec(outer + ["sh", "-c", script])
         #expect(result.standardOutput == "ok 13\n", "\(result)")
         #expect(both.count() == 1)
         #expect(outerOnly.count() == 0)
@@ -248,22 +256,27 @@ struct NetworkTests {
     /// not classified before (fail closed), and no datagram leaves to a port only the outer
     /// layer allows.
     @Test func aKilledNestedAnchorFailsClosed() {
-        let both = UDPReceiver(), outerOnly = UDPReceiver()
+        let both = UDPReceiver(), outerOnly = UDPReceiver(), scratch = Scratch()
         let outer = [
-            "--quiet", "--rox", "/", "--rw", "/tmp", "--udp-supervisor", "always", "--bind-udp", "0",
+            "--quiet", "--rox", "/", "--rw", scratch.path, "--udp-supervisor", "always", "--bind-udp", "0",
             "--connect-udp", "\(both.port)", "--connect-udp", "\(outerOnly.port)", "--",
         ]
         let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: nil).map(shellQuoted).joined(separator: " ")
-        let inner = [landlockExec, "--quiet", "--rox", "/", "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
-            .map(shellQuoted).joined(separator: " ")
-        // The member sleeps, so that the supervisor has not seen it before its anchor dies.
+        let inner = [
+            landlockExec, "--quiet", "--rox", "/", "--rw", scratch.path, "--bind-udp", "0", "--connect-udp", "\(both.port)", "--",
+        ].map(shellQuoted).joined(separator: " ")
+        // The member waits for the anchor's death (a marker) before its first socket call, so
+        // the supervisor has not classified it; the outer shell waits for the member's marker.
+        let killed = scratch.path + "/killed", done = scratch.path + "/done"
         let script = """
-            \(inner) sh -c 'sleep 1; \(probe.replacingQuotes)' & nested=$!
-            sleep 0.5
-            anchor=$(cat /proc/$nested/task/$nested/children)
+            \(inner) sh -c 'while [ ! -e \(killed) ]; do sleep 0.05; done; \(probe.replacingQuotes); touch \(done)' & nested=$!
+            anchor= member=
+            while [ -z "$anchor" ]; do read anchor rest < /proc/$nested/task/$nested/children; sleep 0.05; done
+            while [ -z "$member" ]; do read member rest < /proc/$anchor/task/$anchor/children; sleep 0.05; done
             kill -KILL $anchor
             wait $nested
-            sleep 1
+            touch \(killed)
+            for i in $(seq 200); do [ -e \(done) ] && break; sleep 0.1; done
             \(probe)
             """
         let result = exec(outer + ["sh", "-c", script])

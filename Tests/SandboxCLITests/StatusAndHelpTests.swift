@@ -60,6 +60,18 @@ struct StatusAndHelpTests {
         #expect(lines.joined(separator: "\n") == Self.goldenABI7)
     }
 
+    /// Inside a supervised sandbox, `status` says that a new sandbox's UDP rules are enforced by
+    /// the enclosing supervisor (the layer registers with it) and keeps the kernel's rights.
+    @Test(.enabled(if: TestKernel.abi == 7, "The golden status text is for Landlock ABI 7"))
+    func statusInsideASupervisedSandbox() {
+        let result = exec(["--quiet", "--rox", "/", "--ro", "/proc", "--udp-supervisor", "always", "--", landlockExec, "status"])
+        #expect(result.status == 0, "\(result)")
+        let enclosing = "enforced by the supervisor of the enclosing sandbox (a new sandbox registers its layer with it)"
+        #expect(result.standardOutput.contains("  net.bind_udp                      \(enclosing)\n"), "\(result)")
+        #expect(result.standardOutput.contains("  net.connect_send_udp              \(enclosing)\n"), "\(result)")
+        #expect(result.standardOutput.contains("  net.connect_tcp                   enforced by the kernel (ABI 4)\n"), "\(result)")
+    }
+
     @Test(.enabled(if: TestKernel.abi == 7, "The JSON status is checked for Landlock ABI 7"))
     func statusJSON() {
         let result = exec(["status", "--json"])
