@@ -190,8 +190,9 @@ struct Driver {
                 "--tcp-port", "\(tcpPort)", "--dir", directory, "--result-fd", "\(fds[1])",
             ] + (variant == .allowAllFilter ? ["--allow-all-filter"] : [])
             + (variant == .trapFloor ? ["--trap-floor"] : [])
+        let nest = variant == .nested ? ["nest", "--udp-port", "\(udpPort)", "--tcp-port", "\(tcpPort)", "--", executable] : []
         let pid = start(
-            variant, path: executable, arguments: arguments,
+            variant, path: executable, arguments: nest + arguments,
             ruleset: Policies.workload(
                 executable: executable, udpPort: udpPort, tcpPort: tcpPort, directory: directory),
             inherit: [fds[1]], expectStatus: statusCheck(variant, kernelUDP: (kernelABI ?? .v1) >= .v10))
@@ -273,6 +274,16 @@ struct Driver {
                     + "(the floor of any trap; unsafe as a policy) | \(cell(.udpSendto, median(native))) | "
                     + "\(cell(.udpSendto, median(trapped))) | \(format(median(zip(native, trapped).map { $0 / $1 }), 2))x | — | — |"
             )
+        }
+        for workload in [Workload.udpSendto, .udpSendConnected] where workloads.contains(workload) {
+            // A nested sandbox registered with the supervisor, against the same supervisor alone.
+            let results = interleave(workload, [.native, .supervisor, .nested])
+            let native = results[.native]!, nested = results[.nested]!
+            printLine(
+                "| \(workload.rawValue) | nested: the workload in a sandbox nested in the supervised one (its layer "
+                    + "registered with the supervisor); the supervised alone: \(format(median(zip(native, results[.supervisor]!).map { $0 / $1 }), 3))x "
+                    + "| \(cell(workload, median(native))) | \(cell(workload, median(nested))) | "
+                    + "\(format(median(zip(native, nested).map { $0 / $1 }), 3))x | — | — |")
         }
         if workloads.contains(.udpSendConnected) {
             // The floor: what any seccomp filter costs, against the supervisor's filter.

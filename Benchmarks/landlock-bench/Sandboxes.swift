@@ -22,12 +22,16 @@ enum Variant: String, CaseIterable {
     /// `posix_spawn`; the workload traps its own sendto calls to a thread that answers
     /// CONTINUE: the floor of any trap.
     case trapFloor = "trap-floor"
+    /// The supervisor variant whose program is `landlock-bench nest`: it starts the workload in a
+    /// nested sandbox (`SandboxedCommand` inside the supervised one), which registers its layer
+    /// with the supervisor. Measures what a registered layer adds.
+    case nested
 
     var udp: UDPEnforcement? {
         switch self {
         case .native, .allowAllFilter, .trapFloor: nil
         case .kernel: .kernelOnly
-        case .supervisor: .supervisor
+        case .supervisor, .nested: .supervisor
         }
     }
 }
@@ -68,6 +72,21 @@ enum Policies {
         ruleset = try ruleset.adding(NetPort([.bindUDP, .connectSendUDP], port: Int(udpPort)))
         ruleset = try ruleset.adding(NetPort([.bindTCP, .connectTCP], port: Int(tcpPort)))
         return ruleset
+    }
+
+    /// The nested layer of the `nested` variant: every network right and scope handled, the
+    /// workload's ports and the automatic bind allowed (the filesystem is the outer layer's).
+    static func nestedLayer(udpPort: UInt16, tcpPort: UInt16) -> Ruleset {
+        do {
+            return try Ruleset()
+                .handling(NetworkAccess.all(in: abi))
+                .scoping(Scope.all(in: abi))
+                .adding(NetPort([.bindUDP], port: 0))
+                .adding(NetPort([.bindUDP, .connectSendUDP], port: Int(udpPort)))
+                .adding(NetPort([.bindTCP, .connectTCP], port: Int(tcpPort)))
+        } catch {
+            fail("failed to build the nested policy: \(error)")
+        }
     }
 
     /// What `landlock-exec --rox /usr --ro /etc -- /bin/true` enforces: every filesystem right
@@ -153,7 +172,7 @@ func waitFor(_ pid: pid_t) -> Int32 {
 func statusCheck(_ variant: Variant, kernelUDP: Bool) -> ((SandboxStatus) -> String?)? {
     switch variant {
     case .native, .allowAllFilter, .trapFloor: return nil
-    case .supervisor:
+    case .supervisor, .nested:
         return { $0.usesSupervisor ? nil : "the supervisor is not in use" }
     case .kernel:
         return { status in
@@ -198,4 +217,23 @@ func readAll(_ fd: Int32) -> String {
         result += buffer[0..<count]
     }
     return String(decoding: result, as: UTF8.self)
+}
+
+/// Runs `path` in a sandbox nested in the current (supervised) one and returns its exit
+/// status; fails unless the nested layer is registered with the enclosing supervisor.
+func nest(path: String, arguments: [String], udpPort: UInt16, tcpPort: UInt16) -> Int32 {
+    do {
+        let command = SandboxedCommand(
+            executable: path, arguments: arguments, ruleset: Policies.nestedLayer(udpPort: udpPort, tcpPort: tcpPort))
+        let prepared = try command.prepare()
+        guard prepared.status.registeredWithOuterSupervisor else {
+            fail("the nested sandbox is not registered with the enclosing supervisor (status: \(prepared.status))")
+        }
+        switch try prepared.spawn().wait() {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        }
+    } catch {
+        fail("failed to start \(path) in the nested sandbox: \(error)")
+    }
 }

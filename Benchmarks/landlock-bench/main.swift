@@ -4,6 +4,7 @@
 //   landlock-bench run [--quick] [--guest] [--rounds N] [--seconds S] [--spawns N]
 //                      [--only startup,udp,stream,memory] [--landlock-exec PATH] [--state TEXT]
 //   landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter] [--trap-floor]
+//   landlock-bench nest --udp-port P --tcp-port P -- PROGRAM [ARGUMENT...]
 //   landlock-bench memory --children N [--variant supervisor|kernel]
 //   landlock-bench list
 //
@@ -16,6 +17,7 @@ let usage = """
     usage: landlock-bench run [--quick] [--guest] [--rounds N] [--seconds S] [--spawns N]
                               [--only startup,udp,stream,memory] [--landlock-exec PATH] [--state TEXT]
            landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter] [--trap-floor]
+           landlock-bench nest --udp-port P --tcp-port P -- PROGRAM [ARGUMENT...]
            landlock-bench memory --children N [--variant supervisor|kernel|native]
            landlock-bench list
     """
@@ -81,6 +83,22 @@ case "workload":
     if workload.isUDP && workload != .udpBind && options.udpPort == 0 { options.udpPort = freePort(udpType) }
     if !workload.isUDP && options.tcpPort == 0 { options.tcpPort = freePort(streamType) }
     workload.run(options)
+case "nest":
+    // Inside the supervised sandbox of the `nested` variant: start PROGRAM in a nested one.
+    var udpPort: UInt16 = 0, tcpPort: UInt16 = 0
+    var index = 0
+    while index < arguments.count, arguments[index] != "--" {
+        let argument = arguments[index]
+        switch argument {
+        case "--udp-port": udpPort = number(argument, value(argument, &index))
+        case "--tcp-port": tcpPort = number(argument, value(argument, &index))
+        default: fail("unknown argument \(argument)\n\(usage)")
+        }
+        index += 1
+    }
+    let program = Array(arguments.dropFirst(index + 1))
+    guard let path = program.first else { fail("nest: no program\n\(usage)") }
+    exit(nest(path: path, arguments: Array(program.dropFirst()), udpPort: udpPort, tcpPort: tcpPort))
 case "memory":
     var children = 1
     var variant = Variant.supervisor
