@@ -21,8 +21,10 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     /// Whether another seccomp listener already intercepts this process's system calls: this
     /// process runs inside a supervised sandbox (or under a container runtime's or WSL's
     /// supervisor). Socket calls such a supervisor performs on a program's behalf run outside
-    /// any Landlock layer the program adds itself, so a nested sandbox must not claim to
-    /// enforce its network rules, abstract-socket scope or socket-file rights for them.
+    /// any Landlock layer the program adds itself: a nested ``SandboxedCommand`` registers its
+    /// layer when the listener is a swift-landlock supervisor
+    /// (``outerSupervisorTakesRegistrations``), and otherwise must not claim to enforce its
+    /// network rules, abstract-socket scope or socket-file rights for them.
     public static var outerListener: Bool { probed.outerListener }
 
     /// Whether the outer listener is a swift-landlock supervisor that takes the registration of

@@ -46,10 +46,12 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
     public var bindUDP: UDPRightEnforcement
     public var connectSendUDP: UDPRightEnforcement
 
-    /// Rights of this policy that are not enforced for the socket calls an outer seccomp
-    /// supervisor performs on the program's behalf (``SupervisorAvailability/outerListener``):
-    /// `connect`, `bind` and sends with an address run in the outer supervisor's domain, outside
-    /// any layer added inside it. Empty unless this sandbox is nested in a supervised one.
+    /// Rights of this policy that are not enforced for the socket calls a foreign outer seccomp
+    /// supervisor performs on the program's behalf (``SupervisorAvailability/outerListener``
+    /// without ``SupervisorAvailability/outerSupervisorTakesRegistrations``): `connect`, `bind`
+    /// and sends with an address run in that supervisor's domain, outside any layer added
+    /// inside it. Empty unless this sandbox runs under such a listener (under a swift-landlock
+    /// supervisor the layer registers instead: ``registeredWithOuterSupervisor``).
     public var notEnforcedForOuterSupervisor = OuterSupervisorGap()
 
     /// Whether this sandbox is nested in a supervised one and registers its layer with that
@@ -199,8 +201,8 @@ public struct SandboxedCommand: Sendable {
         var useSupervisor = false
         var reason: String? = nil
         // Inside a supervised sandbox whose supervisor takes registrations, this layer joins it.
-        let outerGapIfAny = OuterSupervisorGap(ruleset)
-        let nested = (!udpHandled.isEmpty || !outerGapIfAny.isEmpty) && SupervisorAvailability.outerListener
+        let socketRights = OuterSupervisorGap(ruleset)
+        let nested = (!udpHandled.isEmpty || !socketRights.isEmpty) && SupervisorAvailability.outerListener
             && SupervisorAvailability.outerSupervisorTakesRegistrations && landlock.abi != nil
         if !udpHandled.isEmpty && !nested {
             switch udp {
@@ -225,9 +227,9 @@ public struct SandboxedCommand: Sendable {
                 useSupervisor = false
             }
         }
-        // Inside a supervised sandbox, the outer supervisor performs this program's socket
-        // calls in its own domain: the network part of this layer cannot be enforced for them.
-        var outerGap = outerGapIfAny
+        // Under a foreign listener, its supervisor performs this program's socket calls in its
+        // own domain: the socket rights of this layer cannot be enforced for them.
+        var outerGap = socketRights
         if nested || (!outerGap.isEmpty && !SupervisorAvailability.outerListener) { outerGap = OuterSupervisorGap() }
         if strict && !outerGap.isEmpty {
             throw SeccompError(
