@@ -124,30 +124,43 @@ struct NestedLayerRegistry {
 
     /// The layers that apply to the thread `tid`, or `nil` when that cannot be known (the
     /// thread is gone, or a nested layer's anchor died while the thread may have been its
-    /// descendant).
-    mutating func membership(of tid: pid_t, supervisorProcess: pid_t, threadPidfds: Bool) -> Membership? {
+    /// descendant). `isWaiting` tells whether the thread's notification is still pending (then
+    /// `tid` names that thread).
+    mutating func membership(
+        of tid: pid_t, supervisorProcess: pid_t, threadPidfds: Bool, isWaiting: () -> Bool
+    ) -> Membership? {
         if live.isEmpty { return .sandbox }
         if let entry = classified[tid] {
             var pollfd = pollfd(fd: entry.pidfd, events: Int16(POLLIN), revents: 0)
             if poll(&pollfd, 1, 0) == 0 { return entry.membership }
             forget(tid)
         }
+        // The pidfd is opened while the notification is pending, so it names the notifying
+        // thread, not a later one with a reused thread id.
+        var pidfd: Int32 = threadPidfds ? clandlock_pidfd_open(tid, UInt32(O_EXCL)) : -1  // PIDFD_THREAD
+        if pidfd >= 0 && !isWaiting() {
+            close(pidfd)
+            pidfd = -1
+        }
         guard let process = threadGroup(of: tid), let found = innermostAnchor(above: process, stopAt: supervisorProcess)
-        else { return nil }
+        else {
+            if pidfd >= 0 { close(pidfd) }
+            return nil
+        }
         // A dead anchor of the answer or of a layer directly in it: the thread may be one of its
         // orphans (they reparent to a subreaper above the anchor, inside the enclosing layer),
         // which the walk above cannot recognize.
-        for layer in live where (layer === found || layer.parent === found) && !layer.isAlive { return nil }
+        for layer in live where (layer === found || layer.parent === found) && !layer.isAlive {
+            if pidfd >= 0 { close(pidfd) }
+            return nil
+        }
         let membership: Membership = found.map { .nested($0) } ?? .sandbox
-        if threadPidfds {
-            let pidfd = clandlock_pidfd_open(tid, UInt32(O_EXCL))  // PIDFD_THREAD
-            if pidfd >= 0 {
-                if classified.count >= 4096 {
-                    for entry in classified.values { close(entry.pidfd) }
-                    classified.removeAll(keepingCapacity: true)
-                }
-                classified[tid] = (pidfd, membership)
+        if pidfd >= 0 {
+            if classified.count >= 4096 {
+                for entry in classified.values { close(entry.pidfd) }
+                classified.removeAll(keepingCapacity: true)
             }
+            classified[tid] = (pidfd, membership)
         }
         return membership
     }
@@ -240,7 +253,10 @@ extension Supervisor {
         guard procDirectory >= 0 else { return .error(ESRCH) }
         // The calling thread still waits: the pid, the pidfd and the directory are its process's.
         guard isValid(n.id) else { close(procDirectory); return .error(ESRCH) }
-        guard let membership = membership(of: n.tid) else { close(procDirectory); return .error(EACCES) }
+        guard let membership = membership(of: n.tid, notification: n.id) else {
+            close(procDirectory)
+            return .error(EACCES)
+        }
         let parent: NestedLayer? = if case .nested(let layer) = membership { layer } else { nil }
         var ruleset: Int32 = -1
         if rulesetFD >= 0 {
@@ -277,14 +293,17 @@ extension Supervisor {
         return .value(0)
     }
 
-    /// The layers that apply to a notifying thread; `nil`: unknown, refuse the call.
-    func membership(of tid: pid_t) -> Membership? {
-        nested.membership(of: tid, supervisorProcess: supervisorProcess, threadPidfds: supportsThreadPidfd)
+    /// The layers that apply to the thread of notification `id`; `nil`: unknown, refuse the call.
+    func membership(of tid: pid_t, notification id: UInt64) -> Membership? {
+        nested.membership(of: tid, supervisorProcess: supervisorProcess, threadPidfds: supportsThreadPidfd) {
+            isValid(id)
+        }
     }
 
-    /// Policy and executor domain for a call of `tid`; `nil`: refuse the call (EACCES).
-    func context(of tid: pid_t) -> CallContext? {
-        switch membership(of: tid) {
+    /// Policy and executor domain for a call of `tid` (notification `id`); `nil`: refuse the
+    /// call (EACCES).
+    func context(of tid: pid_t, notification id: UInt64) -> CallContext? {
+        switch membership(of: tid, notification: id) {
         case .sandbox: rootContext
         case .nested(let layer): CallContext(policy: layer.policy, domain: layer.domain, denials: layer.denials)
         case nil: nil

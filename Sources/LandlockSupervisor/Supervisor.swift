@@ -208,7 +208,7 @@ final class Supervisor: @unchecked Sendable {
         let dataFault = copied < Int(addressLength) + length
         guard isValid(raw.id) else { return true }
         let address = [UInt8](UnsafeRawBufferPointer(start: addressBuffer, count: Int(addressLength)))
-        guard let context = context(of: tid) else {
+        guard let context = context(of: tid, notification: raw.id) else {
             guard isValid(raw.id) else { return true }
             reply(raw.id, .error(EACCES))
             return true
@@ -296,7 +296,7 @@ final class Supervisor: @unchecked Sendable {
 
     func handle(_ n: Notification) {
         if isNestCall(n) { return handleNestCall(n) }
-        guard let context = context(of: n.tid) else { return reply(n.id, .error(EACCES)) }
+        guard let context = context(of: n.tid, notification: n.id) else { return reply(n.id, .error(EACCES)) }
         // A pidfd for the task's process: PIDFD_THREAD where available, else through the Tgid.
         var pidfd = supportsThreadPidfd ? clandlock_pidfd_open(n.tid, UInt32(O_EXCL)) : -1
         if pidfd < 0, let tgid = threadGroup(of: n.tid) { pidfd = clandlock_pidfd_open(tgid, 0) }
