@@ -112,8 +112,11 @@ struct NestedLayerRegistry {
     mutating func retire(_ layer: NestedLayer) {
         live.removeAll { $0 === layer }
         byAnchor[layer.anchor] = nil
+        // With no layer left, nothing needs classifying: drop every entry (and its pidfd).
         for (tid, entry) in classified {
-            if case .nested(let member) = entry.membership, member === layer { forget(tid) }
+            var inLayer = false
+            if case .nested(let member) = entry.membership { inLayer = member === layer }
+            if inLayer || live.isEmpty { forget(tid) }
         }
         layer.domain.stop()
     }
