@@ -28,11 +28,13 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     public static var outerListener: Bool { probed.outerListener }
 
     /// Whether the outer listener is a swift-landlock supervisor that takes the registration of
-    /// nested sandboxes (it answers `connect(-1, NULL, CLANDLOCK_NEST_REGISTER)` with 0; the
-    /// kernel and other supervisors answer EBADF). Checked only under an outer listener.
+    /// nested sandboxes (it answers `connect(-1, NULL, CLANDLOCK_NEST_REGISTER)` with
+    /// `CLANDLOCK_NEST_VERSION_ANSWER`; the kernel answers EBADF, and a foreign supervisor
+    /// that lets the call through or answers blindly does not give that value). Checked only
+    /// under an outer listener.
     public static var outerSupervisorTakesRegistrations: Bool { takesRegistrations }
 
-    private static let takesRegistrations: Bool = outerListener && clandlock_nest_call(nil, CLANDLOCK_NEST_REGISTER) == 0
+    private static let takesRegistrations: Bool = outerListener && clandlock_nest_call(nil, CLANDLOCK_NEST_REGISTER) == CLANDLOCK_NEST_VERSION_ANSWER
 
     /// Whether any seccomp filter applies to the calling thread (`Seccomp: 2` in
     /// `/proc/thread-self/status`; filters are per thread unless installed with TSYNC):

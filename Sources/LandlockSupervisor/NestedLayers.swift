@@ -227,7 +227,7 @@ extension Supervisor {
             nested.retire(layer)
             return reply(n.id, .value(0))
         }
-        if n.args[1] == 0 { return reply(n.id, .value(0)) }  // "Do you take registrations?"
+        if n.args[1] == 0 { return reply(n.id, .value(Int64(CLANDLOCK_NEST_VERSION_ANSWER))) }  // "Do you take registrations?"
         reply(n.id, register(n, process: process))
     }
 

@@ -145,11 +145,13 @@ struct clandlock_spawn_report {
 /// A nested sandbox registers its layer with the supervisor that already serves its process
 /// tree through a system call that supervisor intercepts: `connect(-1, record, MAGIC)`. The
 /// kernel itself answers EBADF (fd -1), so no real program relies on it; the supervisor answers
-/// 0 (registered), or an errno. A NULL record asks "does this supervisor take registrations?".
+/// 0 (registered), or an errno. A NULL record asks "does this supervisor take registrations?":
+/// the answer is CLANDLOCK_NEST_VERSION_ANSWER, which no supervisor answering blindly gives.
 #define CLANDLOCK_NEST_REGISTER 0x4e455354u  // "NEST", the address length argument
 /// `connect(-1, NULL, RETIRE)`: the anchor has no descendants left; the layer is done.
 #define CLANDLOCK_NEST_RETIRE 0x52544952u    // "RTIR"
 #define CLANDLOCK_NEST_VERSION 1u
+#define CLANDLOCK_NEST_VERSION_ANSWER 0x4c4c01  // "LL", version 1
 
 /// The registration record, read from the anchor's memory by the supervisor.
 struct clandlock_nest_record {
