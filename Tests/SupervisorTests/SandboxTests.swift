@@ -298,8 +298,9 @@ struct SupervisedSemanticsTests {
         }
     }
 
-    /// Inside another supervised sandbox (simulated: a seccomp listener is already installed, so
-    /// a new one fails with EBUSY), a strict UDP request is refused, best effort says
+    /// Under a foreign seccomp listener (simulated: a listener nobody serves, and a filter that
+    /// answers every connect with 0 as a careless supervisor might), a new one fails with EBUSY
+    /// and no registration is attempted: a strict UDP request is refused, best effort says
     /// "not enforced", and the kernel part still applies.
     @Test func nestedStrictRefusedBestEffortReported() async {
         await #expect(processExitsWith: .success) {
@@ -309,6 +310,18 @@ struct SupervisedSemanticsTests {
                 clandlock_seccomp_install(UInt32(CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER), $0.baseAddress!, 1)
             }
             guard listener >= 0 else { exit(2) }
+            // A foreign supervisor that answers every connect with 0, blindly: it must not be
+            // taken for one that takes the registration of nested sandboxes.
+            let blindZero = [
+                clandlock_sock_filter(code: 0x20, jt: 0, jf: 0, k: 0),  // ld [nr]
+                clandlock_sock_filter(code: 0x15, jt: 0, jf: 1, k: UInt32(clandlock_syscall_number("connect"))),
+                clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x0005_0000),  // SECCOMP_RET_ERRNO | 0
+                clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000),  // SECCOMP_RET_ALLOW
+            ]
+            guard blindZero.withUnsafeBufferPointer({ clandlock_seccomp_install(0, $0.baseAddress!, 4) }) == 0 else { exit(8) }
+            guard SupervisorAvailability.outerListener, !SupervisorAvailability.outerSupervisorTakesRegistrations else {
+                exit(9)
+            }
             let ruleset = try! udpRuleset(connect: [53])
             var strict = SandboxedCommand(executable: "/bin/true", ruleset: ruleset, udp: .supervisor)
             strict.compatibility = .hardRequirement
