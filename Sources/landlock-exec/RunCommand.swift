@@ -244,6 +244,7 @@ func currentEnvironment() -> [(String, String)] {
 extension LandlockExec {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run COMMAND in a Landlock sandbox (the default subcommand).",
             discussion: """
                 FILESYSTEM: only the paths named with --ro, --rox, --rw and --rwx are accessible, \

@@ -12,6 +12,7 @@ extension LandlockExec {
     /// The kernel's `samples/landlock/sandboxer`, driven by the same variables.
     struct Sandboxer: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "sandboxer",
             abstract: "Drop-in for the kernel's samples/landlock/sandboxer, configured by LL_* variables.",
             discussion: """
                 Reads the kernel sample's variables and removes them from the command's \

@@ -7,6 +7,7 @@ extension LandlockExec {
     /// What this machine enforces, right by right.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show the kernel's Landlock ABI and errata, and who enforces each right here.",
             discussion: """
                 For every right, scope and restrict-self flag: "kernel" when the running kernel \
