@@ -232,6 +232,7 @@ func nest(path: String, arguments: [String], udpPort: UInt16, tcpPort: UInt16) -
         switch try prepared.spawn().wait() {
         case .exited(let code): return code
         case .signaled(let signal): return 128 + signal
+        case .unknown(let reason): fail("the nested workload ended with an unknown status: \(reason)")
         }
     } catch {
         fail("failed to start \(path) in the nested sandbox: \(error)")

@@ -117,11 +117,15 @@ public struct OuterSupervisorGap: Sendable, Hashable, CustomStringConvertible {
 public enum TerminationStatus: Sendable, Hashable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+    /// The status cannot be known: `waitpid` failed, or a nested sandbox's anchor (the
+    /// program's parent) was killed before it could report it; the reason says which.
+    case unknown(reason: String)
 
     public var description: String {
         switch self {
         case .exited(let code): "exited with status \(code)"
         case .signaled(let signal): "killed by signal \(signal)"
+        case .unknown(let reason): "ended with an unknown status: \(reason)"
         }
     }
 }
@@ -464,10 +468,12 @@ public final class SandboxedProcess: Sendable {
                 var ignored: Int32 = 0
                 while waitpid(anchorPid, &ignored, 0) < 0 && errno == EINTR {}
             }
-            guard received == 4 else { return .exited(-1) }
+            guard received == 4 else {
+                return .unknown(reason: "the nested sandbox's anchor process ended before the program (it was killed)")
+            }
         } else {
             while waitpid(pid, &status, 0) < 0 {
-                if errno != EINTR { return .exited(-1) }
+                if errno != EINTR { return .unknown(reason: "waitpid failed: \(Errno(rawValue: errno).sentence)") }
             }
         }
         if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }

@@ -20,7 +20,8 @@ struct LandlockExec: ParsableCommand {
             EXIT STATUS
               the command's own status when it runs;
               64   invalid command line, LL_* variable or policy file (nothing is started);
-              125  the sandbox could not be set up (nothing is started);
+              125  the sandbox could not be set up (nothing is started), or the command's
+                   status was lost (a nested sandbox's anchor process was killed);
               126  the command was found but could not be executed;
               127  the command was not found.
             """,

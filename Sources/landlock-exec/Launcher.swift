@@ -100,6 +100,8 @@ enum Launcher {
         switch process.wait() {
         case .exited(let code):
             exit(code)
+        case .unknown(let reason):
+            ToolFailure("Failed to learn how the command ended: \(reason)").exit()
         case .signaled(let signal):
             // Die of the same signal, so that the caller sees what it would see without us.
             SignalForwarding.reraise(signal)

@@ -126,6 +126,9 @@ func executeRow(_ arguments: ChildArguments) -> Never {
             let process = try prepared.spawn()
             switch process.wait() {
             case .exited(let code): exit(code)
+            case .unknown(let reason):
+                report(fd, "ERROR the inner layer's process ended with an unknown status: \(reason)")
+                exit(1)
             case .signaled(let signal):
                 report(fd, "ERROR the inner layer's process was killed by signal \(signal)")
                 exit(1)

@@ -275,6 +275,7 @@ struct NetworkTests {
             while [ -z "$member" ]; do read member rest < /proc/$anchor/task/$anchor/children; sleep 0.05; done
             kill -KILL $anchor
             wait $nested
+            echo "nested landlock-exec: $?" >&2
             touch \(killed)
             for i in $(seq 200); do [ -e \(done) ] && break; sleep 0.1; done
             \(probe)
@@ -283,6 +284,13 @@ struct NetworkTests {
         #expect(result.standardOutput == "13 13\n13 13\n", "\(result)")
         #expect(both.count() == 0)
         #expect(outerOnly.count() == 0)
+        // The nested landlock-exec cannot learn the command's status and says so.
+        #expect(result.standardError == """
+            landlock-exec: error: Failed to learn how the command ended: the nested sandbox's anchor process \
+            ended before the program (it was killed)
+            nested landlock-exec: 125
+
+            """, "\(result)")
     }
 
     @Test(.enabled(if: (LandlockStatus.current.abi ?? .v1) < .v10, "Kernels with ABI 10 enforce the UDP rights without the supervisor"))
