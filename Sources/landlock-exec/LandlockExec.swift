@@ -46,7 +46,17 @@ struct LandlockExec: ParsableCommand {
             Glibc.exit(0)
         }
         do {
-            var command = try parseAsRoot()
+            var command: any ParsableCommand
+            if let first = arguments.first, ["run", "sandboxer", "status", "help"].contains(first) {
+                command = try parseAsRoot()
+            } else if let run = try? Run.parse(arguments) {
+                // The default subcommand, parsed alone: argument-parser then reflects over one
+                // command instead of the whole tree (start-up time). Anything it rejects goes
+                // through the full parse below, which gives the exact messages.
+                command = run
+            } else {
+                command = try parseAsRoot()
+            }
             try command.run()
         } catch let failure as ToolFailure {
             failure.exit()
