@@ -45,6 +45,10 @@ struct LandlockExec: ParsableCommand {
             print(fullHelp, terminator: "")
             Glibc.exit(0)
         }
+        if arguments == ["--version"] {
+            print(configuration.version)
+            Glibc.exit(0)
+        }
         do {
             var command: any ParsableCommand
             if let first = arguments.first, ["run", "sandboxer", "status", "help"].contains(first) {
