@@ -158,15 +158,9 @@ struct NetworkTests {
     /// Orphans inside a nested sandbox reparent to its anchor (a child subreaper), so the
     /// supervisor still finds them below it: a process whose parent exited keeps both layers.
     @Test func orphansOfANestedSandboxKeepItsLayer() {
-        let both = UDPReceiver(), outerOnly = UDPReceiver(), scratch = Scratch()
-        let outer = [
-            "--quiet", "--rox", "/", "--rw", scratch.path, "--udp-supervisor", "always", "--bind-udp", "0",
-            "--connect-udp", "\(both.port)", "--connect-udp", "\(outerOnly.port)", "--",
-        ]
-        let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: nil).map(shellQuoted).joined(separator: " ")
-        let inner = [
-            landlockExec, "--quiet", "--rox", "/", "--rw", scratch.path, "--bind-udp", "0", "--connect-udp", "\(both.port)", "--",
-        ].map(shellQuoted).joined(separator: " ")
+        let sandboxes = NestedUDPSandboxes()
+        let (both, outerOnly, scratch) = (sandboxes.both, sandboxes.outerOnly, sandboxes.scratch)
+        let (outer, inner, probe) = (sandboxes.outer, sandboxes.inner, sandboxes.probe)
         // The orphan's parent exits at once; the outer shell waits for the orphan's marker, so
         // that the supervisor (the outer landlock-exec) still runs.
         let done = scratch.path + "/done"
@@ -204,20 +198,14 @@ struct NetworkTests {
     /// layer under the caller's own.
     @Test func registrationCallsCannotLoosenTheSandbox() {
         let denied = UDPReceiver(), allowed = UDPReceiver()
-        let code = """
-            import ctypes, socket, struct
+        let code = socketProbeFunctions + """
+            import ctypes, struct
             libc = ctypes.CDLL(None, use_errno=True)
             libc.connect.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint]
             retire = libc.connect(-1, None, 0x52544952)
             retire_errno = ctypes.get_errno()
             record = ctypes.create_string_buffer(struct.pack("<IiIIQiI", 1, -1, 0, 0, 0, -1, 0))
             registered = libc.connect(-1, ctypes.addressof(record), 0x4e455354)
-            def udp(port):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                try:
-                    s.sendto(b"x", ("127.0.0.1", port)); return "ok"
-                except OSError as e:
-                    return str(e.errno)
             print(retire, retire_errno, registered, udp(\(denied.port)), udp(\(allowed.port)))
             """
         let result = exec([
@@ -256,15 +244,9 @@ struct NetworkTests {
     /// not classified before (fail closed), and no datagram leaves to a port only the outer
     /// layer allows.
     @Test func aKilledNestedAnchorFailsClosed() {
-        let both = UDPReceiver(), outerOnly = UDPReceiver(), scratch = Scratch()
-        let outer = [
-            "--quiet", "--rox", "/", "--rw", scratch.path, "--udp-supervisor", "always", "--bind-udp", "0",
-            "--connect-udp", "\(both.port)", "--connect-udp", "\(outerOnly.port)", "--",
-        ]
-        let probe = socketProbe(udp: [both.port, outerOnly.port], tcp: nil).map(shellQuoted).joined(separator: " ")
-        let inner = [
-            landlockExec, "--quiet", "--rox", "/", "--rw", scratch.path, "--bind-udp", "0", "--connect-udp", "\(both.port)", "--",
-        ].map(shellQuoted).joined(separator: " ")
+        let sandboxes = NestedUDPSandboxes()
+        let (both, outerOnly, scratch) = (sandboxes.both, sandboxes.outerOnly, sandboxes.scratch)
+        let (outer, inner, probe) = (sandboxes.outer, sandboxes.inner, sandboxes.probe)
         // The member waits for the anchor's death (a marker) before its first socket call, so
         // the supervisor has not classified it; the outer shell waits for the member's marker.
         let killed = scratch.path + "/killed", done = scratch.path + "/done"

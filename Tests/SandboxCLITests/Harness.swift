@@ -122,22 +122,54 @@ final class UDPReceiver {
 /// A command that sends one UDP datagram to each of `udp` (127.0.0.1) and connects to `tcp`,
 /// printing `ok` or the errno of each on one line.
 func socketProbe(udp: [Int], tcp: Int?) -> [String] {
-    let code = """
-        import socket
-        def udp(port):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                s.sendto(b"x", ("127.0.0.1", port)); return "ok"
-            except OSError as e:
-                return str(e.errno)
-        def tcp(port):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=5); return "ok"
-            except OSError as e:
-                return str(e.errno)
+    let code = socketProbeFunctions + """
         print(" ".join([udp(p) for p in \(udp)] + [tcp(p) for p in \(tcp.map { [$0] } ?? [])]))
         """
     return ["python3", "-c", code]
+}
+
+/// Python functions `udp(port)` and `tcp(port)`: one datagram to, or one connection to,
+/// 127.0.0.1:port; each returns "ok" or the errno.
+let socketProbeFunctions = """
+    import socket
+    def udp(port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.sendto(b"x", ("127.0.0.1", port)); return "ok"
+        except OSError as e:
+            return str(e.errno)
+    def tcp(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5); return "ok"
+        except OSError as e:
+            return str(e.errno)
+
+    """
+
+/// A supervised sandbox allowing UDP to two receivers and a nested landlock-exec inside it
+/// allowing only the first, with a scratch directory both may write: the setup of the tests of
+/// nested sandboxes' process trees.
+struct NestedUDPSandboxes {
+    let both = UDPReceiver(), outerOnly = UDPReceiver(), scratch = Scratch()
+
+    /// The outer landlock-exec's arguments, up to and including `--`.
+    var outer: [String] {
+        [
+            "--quiet", "--rox", "/", "--rw", scratch.path, "--udp-supervisor", "always", "--bind-udp", "0",
+            "--connect-udp", "\(both.port)", "--connect-udp", "\(outerOnly.port)", "--",
+        ]
+    }
+
+    /// The nested landlock-exec command, up to and including `--`, quoted for sh.
+    var inner: String {
+        [landlockExec, "--quiet", "--rox", "/", "--rw", scratch.path, "--bind-udp", "0", "--connect-udp", "\(both.port)", "--"]
+            .map(shellQuoted).joined(separator: " ")
+    }
+
+    /// Sends to both receivers and prints the two outcomes, quoted for sh.
+    var probe: String {
+        socketProbe(udp: [both.port, outerOnly.port], tcp: nil).map(shellQuoted).joined(separator: " ")
+    }
 }
 
 /// `text` as one word for sh.
