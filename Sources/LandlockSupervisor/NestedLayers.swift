@@ -35,26 +35,18 @@ final class NestedLayer: @unchecked Sendable {
     /// its pid is reused (files opened through it then fail with ESRCH).
     let procDirectory: Int32
     let parent: NestedLayer?
-    /// Every UDP layer that applies to the members: the sandbox's, the enclosing nested ones',
-    /// this one's.
-    let policy: UDPPolicy
-    /// Executors for the members' other socket calls.
-    let domain: DomainThread
-    /// Where each layer of ``policy`` logs its denials.
-    let denials: [DenialSink?]
+    /// What applies to the members' calls: every UDP layer of their chain (the sandbox's, the
+    /// enclosing nested ones', this one's) with its denial log, and the mirror domain whose
+    /// executors perform their other socket calls.
+    let context: CallContext
     /// This layer's log: a duplicate of the anchor's descriptor, closed with the layer.
     private let logFD: Int32
 
-    init(
-        anchor: pid_t, procDirectory: Int32, parent: NestedLayer?, policy: UDPPolicy, domain: DomainThread,
-        denials: [DenialSink?], logFD: Int32
-    ) {
+    init(anchor: pid_t, procDirectory: Int32, parent: NestedLayer?, context: CallContext, logFD: Int32) {
         self.anchor = anchor
         self.procDirectory = procDirectory
         self.parent = parent
-        self.policy = policy
-        self.domain = domain
-        self.denials = denials
+        self.context = context
         self.logFD = logFD
     }
 
@@ -90,13 +82,11 @@ enum Membership {
 
 /// The nested layers of one supervisor and what it knows of its tasks. Monitor thread only.
 struct NestedLayerRegistry {
-    private(set) var live: [NestedLayer] = []
+    private var live: [NestedLayer] = []
     private var byAnchor: [pid_t: NestedLayer] = [:]
     /// Thread id -> (PIDFD_THREAD pidfd naming that thread, its membership). Membership never
     /// changes for a task; the pidfd tells a reused thread id (its thread has exited: POLLIN).
     private var classified: [pid_t: (pidfd: Int32, membership: Membership)] = [:]
-
-    var isEmpty: Bool { live.isEmpty }
 
     func layer(anchoredBy process: pid_t) -> NestedLayer? { byAnchor[process] }
 
@@ -118,7 +108,7 @@ struct NestedLayerRegistry {
             if case .nested(let member) = entry.membership { inLayer = member === layer }
             if inLayer || live.isEmpty { forget(tid) }
         }
-        layer.domain.stop()
+        layer.context.domain.stop()
     }
 
     mutating func forget(_ tid: pid_t) {
@@ -274,14 +264,14 @@ extension Supervisor {
         }
         let domain: DomainThread
         do throws(SeccompError) {
-            domain = try (parent?.domain ?? self.domain).nested(rulesetFD: ruleset)
+            domain = try (parent?.context.domain ?? self.domain).nested(rulesetFD: ruleset)
         } catch {
             close(procDirectory)
             if log >= 0 { close(log) }
             return .error(error.underlyingError?.rawValue ?? EPERM)
         }
         let layer = UDPLayer(handled: handled, bindPorts: bind, connectSendPorts: connect)
-        let enclosing = parent.map { CallContext(policy: $0.policy, domain: $0.domain, denials: $0.denials) } ?? rootContext
+        let enclosing = parent?.context ?? rootContext
         // A layer that handles no UDP right is left out of the policy (it cannot deny).
         let policy = UDPPolicy(layers: enclosing.policy.layers + [layer])
         var denials = enclosing.denials
@@ -290,8 +280,8 @@ extension Supervisor {
         }
         nested.add(
             NestedLayer(
-                anchor: process, procDirectory: procDirectory, parent: parent, policy: policy, domain: domain,
-                denials: denials, logFD: log),
+                anchor: process, procDirectory: procDirectory, parent: parent,
+                context: CallContext(policy: policy, domain: domain, denials: denials), logFD: log),
             registeredBy: n.tid)
         return .value(0)
     }
@@ -308,15 +298,11 @@ extension Supervisor {
     func context(of tid: pid_t, notification id: UInt64) -> CallContext? {
         switch membership(of: tid, notification: id) {
         case .sandbox: rootContext
-        case .nested(let layer): CallContext(policy: layer.policy, domain: layer.domain, denials: layer.denials)
+        case .nested(let layer): layer.context
         case nil: nil
         }
     }
 
-    /// The sandbox's own context: its policy, its domain thread, its denial log for each layer.
-    var rootContext: CallContext {
-        CallContext(policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count))
-    }
 }
 
 /// The UDP layers, the executor domain and the denial logs that apply to one call.

@@ -86,13 +86,13 @@ func spawn(_ plan: SpawnPlan, nest: NestPlan? = nil) throws(SeccompError) -> Spa
                             filter_count: UInt16(program.count), filter_flags: plan.filterFlags,
                             ruleset_fd: plan.rulesetFD, restrict_flags: plan.restrictFlags, report_fd: report[1],
                             go_fd: go[0], inherit_fds: inherit.baseAddress, inherit_count: Int32(inherit.count))
-                        guard nest != nil else { return clandlock_spawn(&raw) }
+                        guard let nest else { return clandlock_spawn(&raw) }
                         return ports.withUnsafeBufferPointer { portsPointer in
                             var record = clandlock_nest_record(
                                 version: CLANDLOCK_NEST_VERSION, ruleset_fd: plan.rulesetFD,
-                                handled: UInt32(truncatingIfNeeded: nest!.layer.handled.rawValue),
+                                handled: UInt32(truncatingIfNeeded: nest.layer.handled.rawValue),
                                 port_count: UInt32(ports.count),
-                                ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)), log_fd: nest!.logFD,
+                                ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)), log_fd: nest.logFD,
                                 reserved: 0)
                             return clandlock_spawn_nested(&raw, &record, status[1])
                         }

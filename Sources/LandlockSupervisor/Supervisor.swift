@@ -87,12 +87,17 @@ final class Supervisor: @unchecked Sendable {
     let supervisorProcess = getpid()
     /// Nested sandboxes registered with this supervisor (monitor thread only).
     var nested = NestedLayerRegistry()
+    /// The sandbox's own context: its policy, its domain thread, its denial log for each
+    /// layer. Built once: the fast path uses it for every call.
+    let rootContext: CallContext
 
     init(listener: Int32, policy: UDPPolicy, denials: DenialSink?, domain: DomainThread) {
         self.listener = listener
         self.policy = policy
         self.denials = denials
         self.domain = domain
+        rootContext = CallContext(
+            policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count))
         func nr(_ name: String) -> Int32 { Int32(clandlock_syscall_number(name)) }
         numbers = (nr("connect"), nr("bind"), nr("sendto"), nr("sendmsg"), nr("sendmmsg"))
         let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
