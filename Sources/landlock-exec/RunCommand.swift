@@ -289,9 +289,9 @@ extension LandlockExec {
         @OptionGroup(title: "Environment") var environment: EnvironmentOptions
 
         @Option(help: ArgumentHelp(
-            "Read the policy from a landlockconfig file (TOML, or its JSON form); other filesystem and port options add to it.",
+            "Read the policy from a landlockconfig file (TOML or JSON), or from the *.toml and *.json files of a directory; repeatable: the files compose, and filesystem and port options add to them.",
             valueName: "file"))
-        var config: String?
+        var config: [String] = []
 
         @Flag(help: "Run even if the kernel cannot enforce everything asked, and print what was dropped.")
         var bestEffort = false
@@ -316,7 +316,7 @@ extension LandlockExec {
             if command.first != "--" && first.hasPrefix("-") {
                 throw ValidationError("Unknown option '\(first)'. To run a command whose name starts with '-', put it after --.")
             }
-            if config != nil {
+            if !config.isEmpty {
                 if fileSystem.system { throw ValidationError("--system cannot be combined with --config; add the paths to the policy file instead.") }
                 if network.unrestrictedNet || !network.unrestricted.isEmpty {
                     throw ValidationError("--unrestricted-net and --unrestricted cannot be combined with --config; the policy file says which rights are handled.")
@@ -328,8 +328,8 @@ extension LandlockExec {
 
         func run() throws {
             var policy: SandboxPolicy
-            if let config {
-                policy = try PolicyFile.load(path: config)
+            if !config.isEmpty {
+                policy = try PolicyFile.load(paths: config)
                 for grant in fileSystem.grants {
                     policy.implicitFileSystem.formUnion(grant.access.subtracting(policy.explicitFileSystem))
                     policy.paths.append(grant)

@@ -17,6 +17,11 @@ struct SandboxPolicy {
         var ignoreIfMissing: Bool
         /// Where it comes from, for messages: `--ro`, `LL_FS_RO`, `policy.toml:12`.
         var source: String
+        /// The other places that grant the same path (composed policy files), up to a few.
+        var otherSources = OtherSources()
+
+        mutating func addSource(_ place: String) { otherSources.add(place) }
+        var sources: String { otherSources.list(after: source) }
     }
 
     /// A network grant on one port.
@@ -24,6 +29,24 @@ struct SandboxPolicy {
         var port: Int
         var access: NetworkAccess
         var source: String
+        var otherSources = OtherSources()
+
+        mutating func addSource(_ place: String) { otherSources.add(place) }
+        var sources: String { otherSources.list(after: source) }
+    }
+
+    /// Further places a merged rule comes from: the first few, and how many more.
+    struct OtherSources {
+        private(set) var places: [String] = []
+        private(set) var omitted = 0
+
+        mutating func add(_ place: String) {
+            if places.count < 7 { places.append(place) } else { omitted += 1 }
+        }
+
+        func list(after first: String) -> String {
+            ([first] + places).joined(separator: ", ") + (omitted > 0 ? " and \(omitted) more" : "")
+        }
     }
 
     var explicitFileSystem: FileSystemAccess = []

@@ -148,7 +148,7 @@ struct BadInputTests {
         config(
             "syntax.toml", "abi = 5\n[[ruleset]\n",
             """
-            landlock-exec: error: FILE:2: expected ']]' after the table name 'ruleset'
+            landlock-exec: error: FILE:2: expected ']]' after the table name 'ruleset', found the end of the line
             Hint: see the landlockconfig format in 'landlock-exec run --help' and landlock-exec(1)
 
             """)

@@ -2,10 +2,18 @@
 
 /// A parsed TOML or JSON value that remembers the line it starts on.
 struct ConfigValue {
+    enum DateTimeKind: String {
+        case offsetDateTime = "datetime", localDateTime = "datetime-local", localDate = "date-local"
+        case localTime = "time-local"
+    }
+
     enum Kind {
         case string(String)
         case integer(Int64)
+        case float(Double)
         case bool(Bool)
+        /// A TOML date or time, as written (with `T` and `Z` upper-cased).
+        case dateTime(String, DateTimeKind)
         case array([ConfigValue])
         case table(ConfigTable)
         case null
@@ -17,7 +25,9 @@ struct ConfigValue {
         switch kind {
         case .string: "a string"
         case .integer: "an integer"
+        case .float: "a floating-point number"
         case .bool: "a boolean"
+        case .dateTime: "a date or time"
         case .array: "an array"
         case .table: "a table"
         case .null: "null"
@@ -27,11 +37,18 @@ struct ConfigValue {
 
 /// A table (TOML) or object (JSON): keys in file order, each with the line it is on.
 struct ConfigTable {
-    var entries: [(key: String, line: Int, value: ConfigValue)] = []
+    private(set) var entries: [(key: String, line: Int, value: ConfigValue)] = []
+    private var index: [String: Int] = [:]
 
-    subscript(key: String) -> ConfigValue? { entries.first { $0.key == key }?.value }
+    subscript(key: String) -> ConfigValue? { index[key].map { entries[$0].value } }
 
-    func contains(_ key: String) -> Bool { entries.contains { $0.key == key } }
+    func contains(_ key: String) -> Bool { index[key] != nil }
+
+    /// Adds `key`; the caller has checked that it is new.
+    mutating func append(_ key: String, line: Int, _ value: ConfigValue) {
+        index[key] = entries.count
+        entries.append((key, line, value))
+    }
 }
 
 /// A syntax error, with the line it is on.
@@ -41,20 +58,37 @@ struct ConfigSyntaxError: Error {
     var hint: String?
 }
 
-/// Scans Unicode scalars and counts lines.
-struct Scanner {
-    let scalars: [Unicode.Scalar]
+/// The fixed limits that keep hostile files cheap to refuse.
+enum ConfigLimits {
+    /// The deepest nesting of arrays and tables (toml-test suggests 128 to 256 as more than
+    /// enough for real documents; policies use 3).
+    static let maxDepth = 128
+    /// The largest policy file read.
+    static let maxFileSize = 4 << 20
+    /// The most bytes of paths that variable expansion may produce, over all files (twice the
+    /// largest file: plain paths never reach it, a multiplying expansion does).
+    static let maxExpandedBytes = 8 << 20
+    /// The most paths that variable expansion may produce, over all files.
+    static let maxExpandedPaths = 1_000_000
+    /// The longest path (Linux PATH_MAX, terminating NUL included).
+    static let maxPathLength = 4095
+}
+
+/// Reads UTF-8 bytes and counts lines. The text has been validated as UTF-8 (see
+/// ``validateUTF8(_:)``), so multi-byte sequences can be copied without decoding.
+struct ByteScanner {
+    let bytes: [UInt8]
     var index = 0
     var line = 1
 
-    init(_ text: String) { scalars = Array(text.unicodeScalars) }
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    var atEnd: Bool { index >= scalars.count }
-    var current: Unicode.Scalar? { atEnd ? nil : scalars[index] }
-    func peek(_ offset: Int = 1) -> Unicode.Scalar? { index + offset < scalars.count ? scalars[index + offset] : nil }
+    var atEnd: Bool { index >= bytes.count }
+    var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+    func peek(_ offset: Int = 1) -> UInt8? { index + offset < bytes.count ? bytes[index + offset] : nil }
 
     mutating func advance() {
-        if current == "\n" { line += 1 }
+        if bytes[index] == 0x0A { line += 1 }
         index += 1
     }
 
@@ -62,16 +96,94 @@ struct Scanner {
         ConfigSyntaxError(line: line, message: message, hint: hint)
     }
 
-    /// Reads `\uXXXX` (or `\UXXXXXXXX` with `digits: 8`) after the `u`.
-    mutating func unicodeEscape(digits: Int) throws(ConfigSyntaxError) -> Unicode.Scalar {
+    /// How the current byte reads in a message: `'x'`, `U+0000`, or "the end of the file".
+    var describeCurrent: String { describe(byte: current) }
+
+    /// Reads the `digits` hex digits of a `\u` or `\U` escape (after the letter).
+    mutating func hexValue(digits: Int) throws(ConfigSyntaxError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<digits {
-            guard let c = current, let digit = UInt32(String(c), radix: 16)
-            else { throw error("invalid unicode escape") }
-            value = value * 16 + digit
+            guard let c = current, let digit = hexDigit(c) else {
+                throw error("expected \(digits) hexadecimal digits in a unicode escape, found \(describeCurrent)")
+            }
+            value = value << 4 | digit
             advance()
         }
-        guard let scalar = Unicode.Scalar(value) else { throw error("invalid unicode escape") }
-        return scalar
+        return value
+    }
+}
+
+func hexDigit(_ c: UInt8) -> UInt32? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(c - UInt8(ascii: "0"))
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(c - UInt8(ascii: "a") + 10)
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
+    default: nil
+    }
+}
+
+func isDigit(_ c: UInt8?) -> Bool {
+    guard let c else { return false }
+    return c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")
+}
+
+/// How a byte reads in a message.
+func describe(byte c: UInt8?) -> String {
+    guard let c else { return "the end of the file" }
+    if c == 0x0A { return "the end of the line" }
+    if c < 0x20 || c == 0x7F { return "the control character U+\(hex4(UInt32(c)))" }
+    if c >= 0x80 { return "a non-ASCII character" }
+    return "'\(Character(Unicode.Scalar(c)))'"
+}
+
+func hex4(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}
+
+/// Appends the UTF-8 encoding of `scalar` to `bytes`.
+func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+    bytes.append(contentsOf: UTF8.encode(scalar)!)
+}
+
+/// Checks that `bytes` are well-formed UTF-8 (no overlong forms, no surrogates, nothing above
+/// U+10FFFF); throws with the line of the first bad byte.
+func validateUTF8(_ bytes: [UInt8]) throws(ConfigSyntaxError) {
+    var line = 1
+    var i = 0
+    let count = bytes.count
+    while i < count {
+        let b = bytes[i]
+        if b < 0x80 {
+            if b == 0x0A { line += 1 }
+            i += 1
+            continue
+        }
+        var need = 0
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        switch b {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: need = 2
+        case 0xED: need = 2; high = 0x9F
+        case 0xF0: need = 3; low = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; high = 0x8F
+        default: need = -1
+        }
+        var ok = need > 0 && i + need < count
+        if ok {
+            for k in 1...need {
+                let c = bytes[i + k]
+                let (lo, hi) = k == 1 ? (low, high) : (UInt8(0x80), UInt8(0xBF))
+                if c < lo || c > hi { ok = false; break }
+            }
+        }
+        guard ok else {
+            throw ConfigSyntaxError(
+                line: line, message: "the file is not valid UTF-8 (byte 0x\(String(b, radix: 16, uppercase: true)) at offset \(i))",
+                hint: "save the policy file as UTF-8")
+        }
+        i += need + 1
     }
 }
