@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Landlock
+import LandlockSupervisor
 
 #if canImport(Glibc)
 import Glibc
@@ -293,6 +294,12 @@ extension LandlockExec {
             valueName: "file"))
         var config: [String] = []
 
+        @Flag(help: "Print the effective policy (after composing --config files and options), each rule with where it comes from and who enforces each right here; run nothing.")
+        var printPolicy = false
+
+        @Flag(help: "With --print-policy, print the policy as JSON.")
+        var json = false
+
         @Flag(help: "Run even if the kernel cannot enforce everything asked, and print what was dropped.")
         var bestEffort = false
 
@@ -309,12 +316,16 @@ extension LandlockExec {
         var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
         func validate() throws {
-            guard let first = commandLine.first else {
-                throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec --rox /usr -- ls")
+            if json && !printPolicy { throw ValidationError("--json only applies to --print-policy.") }
+            if printPolicy && !commandLine.isEmpty {
+                throw ValidationError("--print-policy runs nothing; remove the command, or remove --print-policy to run it.")
             }
-            if command.first != "--" && (first == "--help" || first == "-h") { throw CleanExit.helpRequest(Self.self) }
-            if command.first != "--" && first.hasPrefix("-") {
+            if let first = command.first, first == "--help" || first == "-h" { throw CleanExit.helpRequest(Self.self) }
+            if let first = command.first, first != "--", first.hasPrefix("-") {
                 throw ValidationError("Unknown option '\(first)'. To run a command whose name starts with '-', put it after --.")
+            }
+            if commandLine.isEmpty && !printPolicy {
+                throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec --rox /usr -- ls")
             }
             if !config.isEmpty {
                 if fileSystem.system { throw ValidationError("--system cannot be combined with --config; add the paths to the policy file instead.") }
@@ -346,6 +357,14 @@ extension LandlockExec {
             policy.bestEffort = bestEffort
             policy.udpSupervisor = network.udpSupervisor
             policy.logDenials = network.logDenials
+            if printPolicy {
+                var status = StatusReport(landlock: .current, errata: nil)
+                status.outerSupervisor = !SupervisorAvailability.outerListener ? .none
+                    : SupervisorAvailability.outerSupervisorTakesRegistrations ? .registering : .foreign
+                let report = PolicyReport(policy: policy, status: status, configs: config)
+                print(json ? report.json : report.text, terminator: "")
+                return
+            }
             Launcher.launch(
                 LaunchRequest(
                     policy: policy, command: commandLine, environment: environment.environment(), verbose: verbose,
