@@ -332,3 +332,129 @@ struct PolicySpellingTests {
         }
     }
 }
+
+/// Where the landlockconfig reference and the old parser disagreed, and `--print-policy`.
+@Suite("Policy files: landlockconfig agreement and --print-policy")
+struct PolicyAgreementTests {
+    /// The `Rules:` section of `--print-policy` (the rest depends on the kernel).
+    func rules(_ arguments: [String]) -> String {
+        let result = exec(arguments + ["--print-policy"])
+        #expect(result.status == 0, "\(result)")
+        guard let range = result.standardOutput.firstRange(of: "\nRules:") else { return result.standardOutput }
+        return String(result.standardOutput[range.upperBound...])
+    }
+
+    func refused(_ config: String, _ expected: String) {
+        let scratch = Scratch()
+        let result = exec(["--config", config, "--", "touch", scratch.path + "/marker"])
+        #expect(result.status == 64, "\(result)")
+        #expect(result.standardError == expected.replacing("FILE", with: config), "\(result)")
+        #expect(!scratch.exists("marker"))
+    }
+
+    /// landlockconfig skips an empty parent (it names no path); the old parser failed.
+    @Test func anEmptyParentIsSkipped() {
+        let scratch = Scratch()
+        let config = scratch.file(
+            "empty-parent.toml",
+            "[[variable]]\nname = \"none\"\n\n[[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"\", \"/usr\", \"${none}\", \"$$HOME\"]\n")
+        #expect(rules(["--config", config]) == "\n  \"/usr\": fs.read_file  (\(config):6)\n  \"$HOME\": fs.read_file  (\(config):6)\n")
+    }
+
+    /// The old parser reported an invalid name as an unknown variable and hinted at defining it.
+    @Test func anInvalidVariableNameIsNamedAsSuch() {
+        let scratch = Scratch()
+        refused(
+            scratch.file("name.toml", "[[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"${my-dir}/x\"]\n"),
+            """
+            landlock-exec: error: FILE:3: key 'parent': 'my-dir' is not a valid variable name in "${my-dir}/x"
+            Hint: variable names start with an ASCII letter and contain only ASCII letters, digits and '_'; write $$ for a literal $
+
+            """)
+        refused(
+            scratch.file("unclosed.json", "{\"pathBeneath\": [{\"allowedAccess\": [\"read_file\"], \"parent\": [\"${home\"]}]}"),
+            """
+            landlock-exec: error: FILE:1: key 'parent': unclosed variable reference in "${home"
+            Hint: write ${name}, or $$ for a literal $
+
+            """)
+        refused(
+            scratch.file("unknown.toml", "[[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"${home}/x\"]\n"),
+            """
+            landlock-exec: error: FILE:3: key 'parent': unknown variable 'home' in "${home}/x"
+            Hint: define it in a [[variable]] with name = "home"
+
+            """)
+    }
+
+    /// landlockconfig refuses empty top-level arrays and files with nothing but an ABI; the old
+    /// parser accepted them.
+    @Test func emptyArraysAndFilesAreRefused() {
+        let scratch = Scratch()
+        refused(
+            scratch.file("ruleset.toml", "ruleset = []\n[[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"/usr\"]\n"),
+            """
+            landlock-exec: error: FILE:1: key 'ruleset': expected a non-empty array of tables, found an empty array
+            Hint: write it as [[ruleset]]
+
+            """)
+        refused(
+            scratch.file("path.json", "{\"ruleset\": [{\"handledAccessFs\": [\"execute\"]}],\n \"pathBeneath\": []}"),
+            """
+            landlock-exec: error: FILE:2: key 'pathBeneath': expected a non-empty array of tables, found an empty array
+            Hint: write "pathBeneath": [{...}]
+
+            """)
+        refused(
+            scratch.file("abi.toml", "abi = 1\n"),
+            """
+            landlock-exec: error: FILE:1: the policy file is empty: it has no [[ruleset]], [[path_beneath]], [[net_port]] or [[variable]]
+            Hint: add a [[ruleset]] with handled_access_fs, or a [[path_beneath]] rule
+
+            """)
+    }
+
+    /// Each rule with the files and lines (or flags) it comes from; one rule per path.
+    @Test func printPolicyShowsWhereEachRuleComesFrom() {
+        let scratch = Scratch()
+        let first = scratch.file(
+            "a.toml",
+            "abi = 4\n[[variable]]\nname = \"bin\"\nliteral = [\"/usr/bin\", \"/bin\"]\n\n[[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"/usr\", \"${bin}\"]\n\n[[net_port]]\nallowed_access = [\"connect_tcp\"]\nport = [443]\n")
+        let second = scratch.file(
+            "b.json",
+            "{\n  \"ruleset\": [{\"handledAccessNet\": [\"bind_tcp\"]}],\n  \"pathBeneath\": [\n    {\"allowedAccess\": [\"execute\"], \"parent\": [\"/usr\"]}\n  ],\n  \"netPort\": [{\"allowedAccess\": [\"bind_tcp\"], \"port\": [443, 8080]}]\n}\n")
+        #expect(
+            rules(["--config", first, "--config", second, "--ro", "/etc", "--connect-tcp", "80"]) == """
+
+                  "/usr": fs.execute, fs.read_file  (\(first):8, \(second):4)
+                  "/usr/bin": fs.read_file  (\(first):8)
+                  "/bin": fs.read_file  (\(first):8)
+                  "/etc": fs.read_file, fs.read_dir  (--ro)
+                  port 443: net.bind_tcp, net.connect_tcp  (\(first):12, \(second):6)
+                  port 8080: net.bind_tcp  (\(second):6)
+                  port 80: net.connect_tcp  (--connect-tcp)
+
+                """)
+        let json = exec(["--config", first, "--config", second, "--print-policy", "--json"])
+        #expect(json.status == 0, "\(json)")
+        #expect(json.standardOutput.hasPrefix("{\n  \"configs\": [\"\(first)\", \"\(second)\"],\n  \"landlock\": {"))
+        #expect(json.standardOutput.contains("""
+              "rules": [
+                {"pathBeneath": "/usr", "allowedAccess": ["fs.execute", "fs.read_file"], "ignoreIfMissing": false, "sources": ["\(first):8", "\(second):4"]},
+                {"pathBeneath": "/usr/bin", "allowedAccess": ["fs.read_file"], "ignoreIfMissing": false, "sources": ["\(first):8"]},
+                {"pathBeneath": "/bin", "allowedAccess": ["fs.read_file"], "ignoreIfMissing": false, "sources": ["\(first):8"]},
+                {"netPort": 443, "allowedAccess": ["net.bind_tcp", "net.connect_tcp"], "sources": ["\(first):12", "\(second):6"]},
+                {"netPort": 8080, "allowedAccess": ["net.bind_tcp"], "sources": ["\(second):6"]}
+              ]
+            }
+
+            """))
+        #expect(json.standardOutput.contains("\n    {\"name\": \"net.bind_tcp\", \"explicit\": true, \"enforcedBy\": \""))
+        let misuse = exec(["--json", "--", "true"])
+        #expect(misuse.status == 64)
+        #expect(misuse.standardError.hasPrefix("Error: --json only applies to --print-policy.\n"))
+        let withCommand = exec(["--config", first, "--print-policy", "--", "true"])
+        #expect(withCommand.status == 64)
+        #expect(withCommand.standardError.hasPrefix("Error: --print-policy runs nothing; remove the command, or remove --print-policy to run it.\n"))
+    }
+}
