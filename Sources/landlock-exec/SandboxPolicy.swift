@@ -57,6 +57,13 @@ struct SandboxPolicy {
     var implicitScopes: Scope = []
     var paths: [PathGrant] = []
     var ports: [PortGrant] = []
+    /// Objects whose denials this layer does not audit (`LANDLOCK_ADD_RULE_QUIET`, ABI 10):
+    /// quiet rules that allow nothing, and the quiet masks that say which denials they hush.
+    var quietPaths: [String] = []
+    var quietPorts: [Int] = []
+    var quietFileSystem: FileSystemAccess = []
+    var quietNetwork: NetworkAccess = []
+    var quietScopes: Scope = []
     /// The restrict-self flags asked for (the audit-log flags); no_new_privs is always set.
     var restrictFlags: RestrictSelfFlags = []
     /// Run even when part of the policy cannot be enforced, and say what was dropped.
@@ -94,6 +101,20 @@ struct SandboxPolicy {
             let access = grant.access.intersection(handledNetwork)
             guard !access.isEmpty else { continue }
             try ruleset.add(NetPort(access, port: grant.port))
+        }
+        // Quiet masks and rules are audit settings: on kernels without ABI 10 they are dropped
+        // (best effort), as the kernel sample drops them.
+        let quietFS = quietFileSystem.intersection(handledFileSystem)
+        let quietNet = quietNetwork.intersection(handledNetwork)
+        let quietScoped = quietScopes.intersection(scopes)
+        if !quietFS.isEmpty || !quietNet.isEmpty || !quietScoped.isEmpty {
+            ruleset = try ruleset.quieting(quietFS, network: quietNet, scopes: quietScoped, compatibility: .bestEffort)
+        }
+        if !quietFS.isEmpty {
+            for path in quietPaths { try ruleset.add(PathBeneath(path, [], ignoreIfMissing: true, quiet: true)) }
+        }
+        if !quietNet.isEmpty {
+            for port in quietPorts { try ruleset.add(NetPort([], port: port, quiet: true)) }
         }
         return ruleset
     }

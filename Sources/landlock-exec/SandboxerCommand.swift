@@ -28,6 +28,11 @@ extension LandlockExec {
                   LL_UDP_CONNECT_SEND  UDP ports to connect or send to
                   LL_SCOPED            a (abstract UNIX sockets) and/or s (signals)
                   LL_FORCE_LOG         1: audit the command's denials
+                  LL_FS_QUIET          paths whose denials are not audited (ABI 10)
+                  LL_NET_QUIET         ports whose denials are not audited (ABI 10)
+                  LL_QUIET_ACCESS      which denials are quiet: r (read), w (write),
+                                       b (bind), c (connect), a and s (the scopes);
+                                       unset: every handled right, no scope
 
                 As in the kernel sample, the restrictions are best effort: what this kernel \
                 cannot enforce is dropped, but always reported on standard error. Missing paths \
@@ -45,7 +50,7 @@ extension LandlockExec {
 
         static let variables = [
             "LL_FS_RO", "LL_FS_RW", "LL_TCP_BIND", "LL_TCP_CONNECT", "LL_UDP_BIND", "LL_UDP_CONNECT_SEND",
-            "LL_SCOPED", "LL_FORCE_LOG",
+            "LL_SCOPED", "LL_FORCE_LOG", "LL_FS_QUIET", "LL_NET_QUIET", "LL_QUIET_ACCESS",
         ]
 
         var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
@@ -123,6 +128,7 @@ extension LandlockExec {
                 }
                 policy.restrictFlags.insert(.logNewExecOn)
             }
+            try quiet(from: variables, into: &policy)
             guard policy.restrictsSomething else {
                 throw ToolFailure(
                     "Nothing to restrict: none of the LL_* variables is set",
@@ -130,6 +136,62 @@ extension LandlockExec {
                     status: ExitStatus.usage)
             }
             return policy
+        }
+
+        /// The quiet variables of Linux 7.2's sample (ABI 10): `LL_FS_QUIET` paths and
+        /// `LL_NET_QUIET` ports get quiet rules (they allow nothing; denials of the quiet rights
+        /// on them are not audited), and `LL_QUIET_ACCESS` says which rights are quiet. Unset,
+        /// every handled filesystem and network right is quiet and no scope is, as in the sample.
+        static func quiet(from variables: [String: String], into policy: inout SandboxPolicy) throws {
+            let read: FileSystemAccess = [.execute, .readFile, .readDir]
+            if let letters = variables["LL_QUIET_ACCESS"] {
+                for letter in letters.split(separator: ":") {
+                    switch letter {
+                    case "r": policy.quietFileSystem.formUnion(read)
+                    case "w": policy.quietFileSystem.formUnion(FileSystemAccess.all(in: .newest).subtracting(read))
+                    case "b": policy.quietNetwork.formUnion([.bindTCP, .bindUDP])
+                    case "c": policy.quietNetwork.formUnion([.connectTCP, .connectSendUDP])
+                    case "a": policy.quietScopes.insert(.abstractUnixSocket)
+                    case "s": policy.quietScopes.insert(.signal)
+                    default:
+                        throw ToolFailure(
+                            "Unknown quiet access \"\(letter)\" in LL_QUIET_ACCESS",
+                            hints: ["LL_QUIET_ACCESS takes r, w (filesystem), b, c (network), a, s (scopes), as in LL_QUIET_ACCESS=r:b"],
+                            status: ExitStatus.usage)
+                    }
+                }
+            } else {
+                policy.quietFileSystem = policy.handledFileSystem
+                policy.quietNetwork = policy.handledNetwork
+            }
+            if let paths = variables["LL_FS_QUIET"] {
+                guard !policy.quietFileSystem.intersection(policy.handledFileSystem).isEmpty else {
+                    throw ToolFailure(
+                        "LL_FS_QUIET is set, but no handled filesystem right is quiet",
+                        hints: ["set LL_FS_RO or LL_FS_RW, and leave LL_QUIET_ACCESS unset or give it r or w"],
+                        status: ExitStatus.usage)
+                }
+                policy.quietPaths = paths.split(separator: ":").map(String.init)
+            }
+            if let ports = variables["LL_NET_QUIET"] {
+                guard !policy.quietNetwork.intersection(policy.handledNetwork).isEmpty else {
+                    throw ToolFailure(
+                        "LL_NET_QUIET is set, but no handled network right is quiet",
+                        hints: ["set LL_TCP_* or LL_UDP_*, and leave LL_QUIET_ACCESS unset or give it b or c"],
+                        status: ExitStatus.usage)
+                }
+                for text in ports.split(separator: ":") {
+                    guard text.allSatisfy({ $0.isASCII && $0.isNumber }), text.count <= 6, let port = Int(text),
+                        NetPort.validPorts.contains(port)
+                    else {
+                        throw ToolFailure(
+                            "Failed to parse port at \"\(text)\" in LL_NET_QUIET",
+                            hints: ["ports are numbers from 0 to 65535, separated by colons, as in LL_NET_QUIET=80:443"],
+                            status: ExitStatus.usage)
+                    }
+                    policy.quietPorts.append(port)
+                }
+            }
         }
     }
 }

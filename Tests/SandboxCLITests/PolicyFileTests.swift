@@ -458,3 +458,69 @@ struct PolicyAgreementTests {
         #expect(withCommand.standardError.hasPrefix("Error: --print-policy runs nothing; remove the command, or remove --print-policy to run it.\n"))
     }
 }
+
+/// The quiet variables of Linux 7.2's kernel sample (ABI 10) in sandboxer mode.
+@Suite("sandboxer mode: quiet variables", .requiresLandlock(.v4))
+struct SandboxerQuietTests {
+    func sandboxer(_ variables: [String], _ command: [String]) -> CLIProcessResult {
+        exec(["sandboxer"] + command, environment: ["PATH=/usr/bin:/bin"] + variables)
+    }
+
+    /// They used to be ignored and passed on to the command.
+    @Test func quietVariablesAreReadAndRemoved() {
+        let scratch = Scratch()
+        let result = sandboxer(
+            ["LL_FS_RO=/usr", "LL_FS_RW=", "LL_TCP_BIND=", "LL_FS_QUIET=\(scratch.path):/nonexistent", "LL_NET_QUIET=80:443",
+             "LL_QUIET_ACCESS=r:w:b:c:s", "OTHER=1"],
+            ["env"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.standardOutput == "PATH=/usr/bin:/bin\nOTHER=1\n")
+    }
+
+    /// A quiet path allows nothing: it only hushes the audit of denials there.
+    @Test func aQuietPathGrantsNothing() {
+        let scratch = Scratch()
+        let file = scratch.file("data.txt", "x\n")
+        let result = sandboxer(["LL_FS_RO=/usr", "LL_FS_RW=", "LL_FS_QUIET=\(scratch.path)"], ["cat", file])
+        #expect(result.status == 1, "\(result)")
+        #expect(withoutKernelWarnings(result.standardError) == "Executing the sandboxed command...\ncat: \(file): Permission denied\n")
+    }
+
+    @Test func badQuietValuesAreRefused() {
+        let scratch = Scratch()
+        func refused(_ variables: [String], _ expected: String) {
+            let result = sandboxer(["LL_FS_RO=/usr", "LL_FS_RW="] + variables, ["touch", scratch.path + "/marker"])
+            #expect(result.status == 64, "\(result)")
+            #expect(result.standardError == expected, "\(result)")
+            #expect(!scratch.exists("marker"))
+        }
+        refused(
+            ["LL_QUIET_ACCESS=r:x"],
+            """
+            landlock-exec: error: Unknown quiet access "x" in LL_QUIET_ACCESS
+            Hint: LL_QUIET_ACCESS takes r, w (filesystem), b, c (network), a, s (scopes), as in LL_QUIET_ACCESS=r:b
+
+            """)
+        refused(
+            ["LL_TCP_BIND=", "LL_NET_QUIET=http"],
+            """
+            landlock-exec: error: Failed to parse port at "http" in LL_NET_QUIET
+            Hint: ports are numbers from 0 to 65535, separated by colons, as in LL_NET_QUIET=80:443
+
+            """)
+        refused(
+            ["LL_NET_QUIET=53"],
+            """
+            landlock-exec: error: LL_NET_QUIET is set, but no handled network right is quiet
+            Hint: set LL_TCP_* or LL_UDP_*, and leave LL_QUIET_ACCESS unset or give it b or c
+
+            """)
+        refused(
+            ["LL_FS_QUIET=/tmp", "LL_QUIET_ACCESS=b"],
+            """
+            landlock-exec: error: LL_FS_QUIET is set, but no handled filesystem right is quiet
+            Hint: set LL_FS_RO or LL_FS_RW, and leave LL_QUIET_ACCESS unset or give it r or w
+
+            """)
+    }
+}
