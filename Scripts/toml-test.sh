@@ -19,9 +19,16 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 config="$root/Sources/landlock-exec/Config"
-swiftc -O -parse-as-library -o "$work/driver" \
-    "$config/ConfigValue.swift" "$config/TOMLParser.swift" "$config/JSONParser.swift" \
-    "$root/Scripts/toml-test/Driver.swift"
-cd "$suite/tests"
-grep '\.toml$' files-toml-1.0.0 | sed "s|^|$suite/tests/|" | xargs "$work/driver" > "$work/output.jsonl"
-python3 "$root/Scripts/toml-test/compare.py" "$suite/tests" "$work/output.jsonl" files-toml-1.0.0
+list=$(grep '\.toml$' "$suite/tests/files-toml-1.0.0" | sed "s|^|$suite/tests/|")
+status=0
+# Both optimization modes that ship: debug (-Onone) and release (whole-module -O).
+for mode in "-Onone" "-O -wmo"; do
+    # shellcheck disable=SC2086
+    swiftc $mode -parse-as-library -o "$work/driver" \
+        "$config/ConfigValue.swift" "$config/TOMLParser.swift" "$config/JSONParser.swift" \
+        "$root/Scripts/toml-test/Driver.swift"
+    echo "$list" | xargs "$work/driver" > "$work/output.jsonl"
+    printf '%s: ' "$mode"
+    python3 "$root/Scripts/toml-test/compare.py" "$suite/tests" "$work/output.jsonl" "$suite/tests/files-toml-1.0.0" || status=1
+done
+exit $status

@@ -458,7 +458,8 @@ struct TOMLParser {
     /// `'...'`, starting at the quote.
     private mutating func literalString() throws(ConfigSyntaxError) -> String {
         let line = s.line
-        // (Taken before advancing: swiftc 6.3 -O read a stale index when taken after.)
+        // (Taken before advancing: swiftc 6.3.1 -O without -wmo read a stale index when it was
+        // taken after the call; -Onone and whole-module -O were right.)
         let start = s.index + 1
         s.advance()
         while true {
