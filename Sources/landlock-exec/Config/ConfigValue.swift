@@ -136,6 +136,23 @@ func describe(byte c: UInt8?) -> String {
     return "'\(Character(Unicode.Scalar(c)))'"
 }
 
+/// `text` as it may appear in a message: control characters escaped (`\u{0}`), and cut to a
+/// length that fits on a line.
+func printable(_ text: String) -> String {
+    var result = ""
+    var count = 0
+    for scalar in text.unicodeScalars {
+        if count == 60 && text.unicodeScalars.count > 80 { return result + "…" }
+        count += 1
+        if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+            result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
+}
+
 func hex4(_ value: UInt32) -> String {
     let digits = String(value, radix: 16, uppercase: true)
     return String(repeating: "0", count: max(0, 4 - digits.count)) + digits

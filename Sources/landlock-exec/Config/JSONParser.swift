@@ -43,12 +43,12 @@ struct JSONParser {
                 guard s.current == ascii("\"") else { throw s.error("expected a quoted key, found \(s.describeCurrent)") }
                 let key = try string()
                 skipSpaces()
-                guard s.current == ascii(":") else { throw s.error("expected ':' after the key \"\(key)\", found \(s.describeCurrent)") }
+                guard s.current == ascii(":") else { throw s.error("expected ':' after the key \"\(printable(key))\", found \(s.describeCurrent)") }
                 s.advance()
                 skipSpaces()
                 let item = try value(depth: depth + 1)
                 if table.contains(key) {
-                    throw ConfigSyntaxError(line: keyLine, message: "the key \"\(key)\" is defined twice in the object")
+                    throw ConfigSyntaxError(line: keyLine, message: "the key \"\(printable(key))\" is defined twice in the object")
                 }
                 table.append(key, line: keyLine, item)
                 skipSpaces()

@@ -285,6 +285,6 @@ struct PolicyDocument {
     var portRules: [PortRule] = []
 
     func failure(_ line: Int, _ key: String, _ message: String, hint: String) -> ToolFailure {
-        ToolFailure("\(file):\(line): key '\(key)': \(message)", hints: [hint], status: ExitStatus.usage)
+        ToolFailure("\(file):\(line): key '\(printable(key))': \(message)", hints: [hint], status: ExitStatus.usage)
     }
 }

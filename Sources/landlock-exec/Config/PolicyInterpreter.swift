@@ -14,7 +14,7 @@ struct PolicyInterpreter {
     }
 
     func failure(_ line: Int, _ key: String, _ message: String, hint: String) -> ToolFailure {
-        ToolFailure("\(file):\(line): key '\(key)': \(message)", hints: [hint], status: ExitStatus.usage)
+        ToolFailure("\(file):\(line): key '\(printable(key))': \(message)", hints: [hint], status: ExitStatus.usage)
     }
 
     mutating func document(_ root: ConfigTable) throws(ToolFailure) -> PolicyDocument {

@@ -762,11 +762,11 @@ enum TOMLDateTime {
 @inline(__always) func ascii(_ c: Unicode.Scalar) -> UInt8 { UInt8(c.value) }
 
 func dotted(_ key: [String]) -> String {
-    key.map { part in
+    printable(key.map { part in
         part.utf8.allSatisfy { c in
             (c >= ascii("a") && c <= ascii("z")) || (c >= ascii("A") && c <= ascii("Z")) || isDigit(c) || c == ascii("_") || c == ascii("-")
         } && !part.isEmpty ? part : "\"\(part)\""
-    }.joined(separator: ".")
+    }.joined(separator: "."))
 }
 
 extension String {

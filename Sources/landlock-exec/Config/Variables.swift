@@ -78,9 +78,7 @@ enum ExpansionError: Error {
 }
 
 /// `text` cut to a length that fits in a message.
-func abbreviated(_ text: String) -> String {
-    text.unicodeScalars.count <= 80 ? text : String(String.UnicodeScalarView(text.unicodeScalars.prefix(60))) + "…"
-}
+func abbreviated(_ text: String) -> String { printable(text) }
 
 /// The variables of all composed files: each name's values, in the order first defined,
 /// without duplicates.
