@@ -92,12 +92,10 @@ struct Variables {
         return name.utf8.allSatisfy { $0.isASCIIWordByte }
     }
 
+    /// Adds values in place (a variable defined in many tables stays linear).
     mutating func define(_ name: String, values new: [String]) {
-        var list = values[name] ?? []
-        var set = seen[name] ?? []
-        for value in new where set.insert(value).inserted { list.append(value) }
-        values[name] = list
-        seen[name] = set
+        if values[name] == nil { values[name] = [] }
+        for value in new where seen[name, default: []].insert(value).inserted { values[name]!.append(value) }
     }
 
     /// Every path `template` stands for: one per combination of the values of its variables.
