@@ -191,6 +191,19 @@ struct HostilePolicyTests {
 
             """)
         refused(["/dev/zero"], "landlock-exec: error: Failed to read the policy file \"FILE\": it is a character device, not a regular file\n", prefixOnly: true)
+        let socketPath = scratch.path + "/policy.sock"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        defer { close(listener) }
+        refused([socketPath], "landlock-exec: error: Failed to read the policy file \"FILE\": it is a socket, not a regular file\n", prefixOnly: true)
         // In a directory of policy files, a FIFO named like a policy is refused as well.
         let directory = scratch.directory("policies")
         scratch.file("policies/10-fs.toml", "[[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"/usr\"]\n")

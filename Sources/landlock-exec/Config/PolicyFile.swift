@@ -120,10 +120,10 @@ enum PolicyFile {
             }
         }
         guard policy.restrictsSomething else {
-            let where_ = documents.count == 1 ? "\(documents[0].file):1: the policy handles" : "the policy files handle"
+            let subject = documents.count == 1 ? "\(documents[0].file):1: the policy handles" : "the policy files handle"
             let keys = documents.first?.keys ?? .toml
             throw ToolFailure(
-                "\(where_) no access right and no scope, so \(documents.count == 1 ? "it" : "they") would restrict nothing",
+                "\(subject) no access right and no scope, so \(documents.count == 1 ? "it" : "they") would restrict nothing",
                 hints: ["add a \(keys.table(keys.ruleset)) with \(keys.handledAccessFs), or a \(keys.table(keys.pathBeneath)) rule"],
                 status: ExitStatus.usage)
         }
@@ -141,6 +141,14 @@ enum PolicyFile {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else {
             let code = errno
+            var info = stat()
+            if code == ENXIO, stat(path, &info) == 0 {
+                // A UNIX socket (or a device without a driver) cannot be opened at all.
+                throw ToolFailure(
+                    "Failed to read the policy file \"\(path)\": it is \(fileTypeName(info.st_mode)), not a regular file",
+                    hints: ["give --config a policy file, or a directory of *.toml and *.json policy files"],
+                    status: ExitStatus.usage)
+            }
             throw ToolFailure(
                 "Failed to open the policy file \"\(path)\": \(errnoSentence(code))",
                 hints: [code == ENOENT ? "check the path given to --config" : "make the file readable"],
