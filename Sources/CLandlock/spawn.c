@@ -34,8 +34,10 @@ static __attribute__((noreturn)) void fail(const struct clandlock_spawn_plan *pl
     _exit(127);
 }
 
-/// The program's last steps: restrict, keep the inherited fds, execve.
+/// The program's last steps: drop capabilities, restrict, keep the inherited fds, execve.
 static __attribute__((noreturn)) void restrict_and_exec(const struct clandlock_spawn_plan *plan) {
+    if (plan->drop_capabilities != 0 && clandlock_drop_capabilities(plan->drop_capabilities) != 0)
+        fail(plan, CLANDLOCK_SPAWN_STAGE_CAPABILITIES, errno);
     if (plan->ruleset_fd >= 0 && syscall(__NR_landlock_restrict_self, plan->ruleset_fd, plan->restrict_flags) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_RESTRICT, errno);
 

@@ -74,6 +74,17 @@ long clandlock_syscall_number(const char *name) {
     static const struct { const char *name; long nr; } table[] = {
         {"connect", __NR_connect}, {"bind", __NR_bind}, {"sendto", __NR_sendto},
         {"sendmsg", __NR_sendmsg}, {"sendmmsg", __NR_sendmmsg},
+        // Calls that aim at another process's resources or scheduling.
+        {"prlimit64", __NR_prlimit64}, {"setpriority", __NR_setpriority},
+        {"sched_setaffinity", __NR_sched_setaffinity}, {"sched_setscheduler", __NR_sched_setscheduler},
+        {"sched_setparam", __NR_sched_setparam}, {"sched_setattr", __NR_sched_setattr},
+        {"ioprio_set", __NR_ioprio_set},
+        // Calls that change the caller's credentials.
+        {"setuid", __NR_setuid}, {"setgid", __NR_setgid}, {"setreuid", __NR_setreuid},
+        {"setregid", __NR_setregid}, {"setresuid", __NR_setresuid}, {"setresgid", __NR_setresgid},
+        {"setfsuid", __NR_setfsuid}, {"setfsgid", __NR_setfsgid}, {"setgroups", __NR_setgroups},
+        {"capset", __NR_capset}, {"unshare", __NR_unshare}, {"setns", __NR_setns},
+        {"execve", __NR_execve}, {"execveat", __NR_execveat},
 #ifdef __NR_io_uring_setup
         {"io_uring_setup", __NR_io_uring_setup}, {"io_uring_enter", __NR_io_uring_enter},
         {"io_uring_register", __NR_io_uring_register},

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+internal import CLandlock
 import Landlock
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -50,16 +52,81 @@ public enum DenialLog: Sendable {
     case handler(@Sendable (UDPDenial) -> Void)
 }
 
-struct DenialSink: Sendable {
+/// Where one layer's denials go. The monitor thread never waits on it (the log may be a pipe
+/// the program fills and never drains, or a terminal stopped with Ctrl-S): it only queues the
+/// denial, and one writer thread of the sink, started when there is something to write, does
+/// the blocking part. When `capacity` lines are waiting, further denials are counted instead
+/// of queued, and the count is written once the writer catches up.
+final class DenialSink: @unchecked Sendable {
     let log: DenialLog
+    /// Close the descriptor when the sink goes (a nested layer's duplicate).
+    private let ownsDescriptor: Bool
+    private let state = Mutex(State())
+    static let capacity = 1024
 
+    private struct State {
+        var queue: [UDPDenial] = []
+        var dropped = 0
+        var writing = false
+    }
+
+    init(log: DenialLog, ownsDescriptor: Bool = false) {
+        self.log = log
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    /// Queues `denial` (monitor and executor threads): never blocks on the log.
     func record(_ denial: UDPDenial) {
-        switch log {
-        case .fileDescriptor(let fd):
-            let line = Array("landlock: \(denial)\n".utf8)
-            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        case .handler(let handler):
-            handler(denial)
+        let startWriter = state.withLock { state -> Bool in
+            if state.queue.count >= Self.capacity {
+                state.dropped += 1
+            } else {
+                state.queue.append(denial)
+            }
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
         }
+        if startWriter && !startThread({ [self] in drain() }) {
+            state.withLock { $0.writing = false }
+        }
+    }
+
+    /// The writer: empties the queue, then ends.
+    private func drain() {
+        _ = clandlock_block_all_signals()
+        while true {
+            let (batch, dropped) = state.withLock { state -> ([UDPDenial], Int) in
+                defer { state.queue = []; state.dropped = 0 }
+                if state.queue.isEmpty && state.dropped == 0 { state.writing = false }
+                return (state.queue, state.dropped)
+            }
+            if batch.isEmpty && dropped == 0 { return }
+            for denial in batch { deliver(denial) }
+            if dropped > 0, case .fileDescriptor(let fd) = log {
+                writeLine(fd, "landlock: \(dropped) more denials not logged: the log was not read fast enough\n")
+            }
+        }
+    }
+
+    private func deliver(_ denial: UDPDenial) {
+        switch log {
+        case .fileDescriptor(let fd): writeLine(fd, "landlock: \(denial)\n")
+        case .handler(let handler): handler(denial)
+        }
+    }
+
+    private func writeLine(_ fd: Int32, _ text: String) {
+        var line = Array(text.utf8)[...]
+        while !line.isEmpty {
+            let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            line = line.dropFirst(written)
+        }
+    }
+
+    deinit {
+        if ownsDescriptor, case .fileDescriptor(let fd) = log { close(fd) }
     }
 }

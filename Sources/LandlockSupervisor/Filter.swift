@@ -13,11 +13,21 @@ import Glibc
 ///   `kernel.io_uring_disabled=2`: ring operations would bypass seccomp.
 /// - `sendto` with a NULL `dest_addr` register: allowed (the kernel already captured it).
 /// - `connect`, `bind`, `sendto` with an address, `sendmsg`, `sendmmsg`: user notification.
+/// - Resource limits and scheduling of *another* process (Landlock does not scope them, and
+///   the supervisor is a process of the same user): `EPERM`. `prlimit64` with a pid and a new
+///   limit; `setpriority` and `ioprio_set` other than for the calling process (`who` 0);
+///   `sched_setaffinity`, `sched_setscheduler`, `sched_setparam`, `sched_setattr` with a pid
+///   (the calling thread is pid 0). Reading limits and acting on oneself stay allowed.
+/// - Calls that change the caller's credentials (`set*id`, `setgroups`, `capset`,
+///   `unshare(CLONE_NEWUSER)`, `setns`) and `execve`/`execveat`: user notification, answered
+///   by letting them run (CONTINUE) once the supervisor has forgotten what it knew of the
+///   thread (ThreadTable). Nothing is decided on them.
 /// - Anything else: allowed.
 struct SeccompFilter {
     static let loadWord: UInt16 = 0x20  // BPF_LD | BPF_W | BPF_ABS
     static let jumpEqual: UInt16 = 0x15  // BPF_JMP | BPF_JEQ | BPF_K
     static let jumpGreaterOrEqual: UInt16 = 0x35  // BPF_JMP | BPF_JGE | BPF_K
+    static let jumpSet: UInt16 = 0x45  // BPF_JMP | BPF_JSET | BPF_K
     static let returnConstant: UInt16 = 0x06  // BPF_RET | BPF_K
 
     static let allow: UInt32 = 0x7fff_0000
@@ -25,6 +35,52 @@ struct SeccompFilter {
     static func errno(_ value: Int32) -> UInt32 { 0x0005_0000 | UInt32(value) & 0xffff }
 
     static let x32Bit: UInt32 = 0x4000_0000
+    static let cloneNewUser: UInt32 = 0x1000_0000
+    static let priorityProcess: UInt32 = 0  // PRIO_PROCESS
+    static let ioPriorityProcess: UInt32 = 1  // IOPRIO_WHO_PROCESS
+
+    /// Offsets in `struct seccomp_data` (little-endian: the low half of an argument first).
+    static let numberOffset: UInt32 = 0
+    static let architectureOffset: UInt32 = 4
+    static func argumentLow(_ index: UInt32) -> UInt32 { 16 + 8 * index }
+    static func argumentHigh(_ index: UInt32) -> UInt32 { 16 + 8 * index + 4 }
+
+    /// The calls whose credential changes the supervisor must see (`ThreadTable`).
+    static let credentialCalls = [
+        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups",
+        "capset", "setns",
+    ]
+    static let execCalls = ["execve", "execveat"]
+
+    private static func statement(_ code: UInt16, _ k: UInt32) -> clandlock_sock_filter {
+        clandlock_sock_filter(code: code, jt: 0, jf: 0, k: k)
+    }
+
+    private static func jump(_ code: UInt16, _ k: UInt32, _ jt: UInt8, _ jf: UInt8) -> clandlock_sock_filter {
+        clandlock_sock_filter(code: code, jt: jt, jf: jf, k: k)
+    }
+
+    /// Allows the call only when argument `index` (a pid, low half) is 0: the calling thread.
+    private static func refuseUnlessZero(_ index: UInt32) -> [clandlock_sock_filter] {
+        [
+            statement(loadWord, argumentLow(index)),
+            jump(jumpEqual, 0, 0, 1),
+            statement(returnConstant, allow),
+            statement(returnConstant, errno(EPERM)),
+        ]
+    }
+
+    /// `which` (argument 0) must be `kind` and `who` (argument 1) 0: the calling process.
+    private static func refuseUnlessSelf(kind: UInt32) -> [clandlock_sock_filter] {
+        [
+            statement(loadWord, argumentLow(0)),
+            jump(jumpEqual, kind, 0, 3),
+            statement(loadWord, argumentLow(1)),
+            jump(jumpEqual, 0, 0, 1),
+            statement(returnConstant, allow),
+            statement(returnConstant, errno(EPERM)),
+        ]
+    }
 
     /// The instructions, or `nil` on an architecture the filter does not cover.
     static func program() -> [clandlock_sock_filter]? {
@@ -34,41 +90,62 @@ struct SeccompFilter {
             let value = clandlock_syscall_number(name)
             return value < 0 ? nil : UInt32(value)
         }
-        guard let connect = number("connect"), let bind = number("bind"), let sendto = number("sendto"),
-            let sendmsg = number("sendmsg"), let sendmmsg = number("sendmmsg")
-        else { return nil }
-        func statement(_ code: UInt16, _ k: UInt32) -> clandlock_sock_filter {
-            clandlock_sock_filter(code: code, jt: 0, jf: 0, k: k)
-        }
-        func jump(_ code: UInt16, _ k: UInt32, _ jt: UInt8, _ jf: UInt8) -> clandlock_sock_filter {
-            clandlock_sock_filter(code: code, jt: jt, jf: jf, k: k)
-        }
+        guard let sendto = number("sendto") else { return nil }
         // sendto comes first: a connected send() (sendto with a NULL address) is the hot call
         // that must stay cheap, and its number is below the x32 bit.
         var program: [clandlock_sock_filter] = [
-            statement(loadWord, 4),  // seccomp_data.arch
+            statement(loadWord, architectureOffset),
             jump(jumpEqual, arch, 1, 0),
             statement(returnConstant, errno(ENOSYS)),
-            statement(loadWord, 0),  // seccomp_data.nr
+            statement(loadWord, numberOffset),
             // sendto: notify unless both halves of args[4] (dest_addr) are zero.
             jump(jumpEqual, sendto, 0, 6),
-            statement(loadWord, 16 + 4 * 8),  // args[4], low half (little-endian)
+            statement(loadWord, argumentLow(4)),
             jump(jumpEqual, 0, 0, 3),
-            statement(loadWord, 16 + 4 * 8 + 4),  // args[4], high half
+            statement(loadWord, argumentHigh(4)),
             jump(jumpEqual, 0, 0, 1),
             statement(returnConstant, allow),
             statement(returnConstant, notify),
             jump(jumpGreaterOrEqual, x32Bit, 0, 1),
             statement(returnConstant, errno(ENOSYS)),
         ]
-        var decided: [(UInt32, UInt32)] = []
+        // Each call: `if nr == N { block }`, every block ending in a return.
+        var blocks: [(String, [clandlock_sock_filter])] = []
+        for name in ["connect", "bind", "sendmsg", "sendmmsg"] { blocks.append((name, [statement(returnConstant, notify)])) }
         for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
-            if let nr = number(name) { decided.append((nr, errno(EPERM))) }
+            blocks.append((name, [statement(returnConstant, errno(EPERM))]))
         }
-        for nr in [connect, bind, sendmsg, sendmmsg] { decided.append((nr, notify)) }
-        for (nr, action) in decided {
-            program.append(jump(jumpEqual, nr, 0, 1))
-            program.append(statement(returnConstant, action))
+        blocks.append(("prlimit64", [
+            statement(loadWord, argumentLow(0)),  // pid 0: the caller
+            jump(jumpEqual, 0, 4, 0),
+            statement(loadWord, argumentLow(2)),  // new_limit NULL: a read
+            jump(jumpEqual, 0, 0, 3),
+            statement(loadWord, argumentHigh(2)),
+            jump(jumpEqual, 0, 0, 1),
+            statement(returnConstant, allow),
+            statement(returnConstant, errno(EPERM)),
+        ]))
+        blocks.append(("setpriority", refuseUnlessSelf(kind: priorityProcess)))
+        blocks.append(("ioprio_set", refuseUnlessSelf(kind: ioPriorityProcess)))
+        for name in ["sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"] {
+            blocks.append((name, refuseUnlessZero(0)))
+        }
+        for name in credentialCalls + execCalls { blocks.append((name, [statement(returnConstant, notify)])) }
+        blocks.append(("unshare", [
+            statement(loadWord, argumentLow(0)),
+            jump(jumpSet, cloneNewUser, 0, 1),
+            statement(returnConstant, notify),
+            statement(returnConstant, allow),
+        ]))
+        for (name, block) in blocks {
+            guard let nr = number(name) else {
+                // Every name above exists on the architectures the filter supports; a missing
+                // one would leave a hole, so refuse to build the filter.
+                if name.hasPrefix("io_uring") { continue }
+                return nil
+            }
+            program.append(jump(jumpEqual, nr, 0, UInt8(block.count)))
+            program += block
         }
         program.append(statement(returnConstant, allow))
         return program

@@ -31,6 +31,10 @@ import Glibc
 final class NestedLayer: @unchecked Sendable {
     /// The anchor process (tgid).
     let anchor: pid_t
+    /// A pidfd of the anchor, opened while its registration call was pending: the anchor's
+    /// identity for the layer's life. A pid number names whichever process holds it now; this
+    /// names the anchor, and says when it has exited (readable), even once the pid is reused.
+    let anchorPidfd: Int32
     /// `/proc/<anchor>`, opened while the anchor was known alive: names that process even if
     /// its pid is reused (files opened through it then fail with ESRCH).
     let procDirectory: Int32
@@ -39,21 +43,21 @@ final class NestedLayer: @unchecked Sendable {
     /// enclosing nested ones', this one's) with its denial log, and the mirror domain whose
     /// executors perform their other socket calls.
     let context: CallContext
-    /// This layer's log: a duplicate of the anchor's descriptor, closed with the layer.
-    private let logFD: Int32
 
-    init(anchor: pid_t, procDirectory: Int32, parent: NestedLayer?, context: CallContext, logFD: Int32) {
+    init(anchor: pid_t, anchorPidfd: Int32, procDirectory: Int32, parent: NestedLayer?, context: CallContext) {
         self.anchor = anchor
+        self.anchorPidfd = anchorPidfd
         self.procDirectory = procDirectory
         self.parent = parent
         self.context = context
-        self.logFD = logFD
     }
 
     /// Whether the anchor is alive and not exiting. `PF_EXITING` (field 9 of `stat`) is set at
     /// the start of `do_exit`, before the anchor's children are reparented, so a task whose
     /// parent chain was read before this returns `true` was read inside the anchor's subtree.
     var isAlive: Bool {
+        var entry = pollfd(fd: anchorPidfd, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, 0) == 0 else { return false }
         let fd = openat(procDirectory, "stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -62,14 +66,14 @@ final class NestedLayer: @unchecked Sendable {
         guard count > 0, let close = bytes[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return false }
         // After "pid (comm)": state ppid pgrp session tty_nr tpgid flags.
         let fields = bytes[(close + 1)..<count].split(separator: UInt8(ascii: " "))
-        guard fields.count > 6, let flags = UInt64(String(decoding: fields[6], as: UTF8.self)) else { return false }
+        guard fields.count > 6, let flags = UInt64(decimal: fields[6]) else { return false }
         let processExiting: UInt64 = 0x4  // PF_EXITING
         return flags & processExiting == 0
     }
 
     deinit {
+        close(anchorPidfd)
         close(procDirectory)
-        if logFD >= 0 { close(logFD) }
     }
 }
 
@@ -80,82 +84,49 @@ enum Membership {
     case nested(NestedLayer)
 }
 
-/// The nested layers of one supervisor and what it knows of its tasks. Monitor thread only.
+/// The nested layers of one supervisor. Monitor thread only. A layer lives until its anchor
+/// retires it; a layer whose anchor died without retiring stays, failing closed, for good.
 struct NestedLayerRegistry {
-    private var live: [NestedLayer] = []
+    static let maximumLayers = 64
+
+    private(set) var live: [NestedLayer] = []
     private var byAnchor: [pid_t: NestedLayer] = [:]
-    /// Thread id -> (PIDFD_THREAD pidfd naming that thread, its membership). Membership never
-    /// changes for a task; the pidfd tells a reused thread id (its thread has exited: POLLIN).
-    private var classified: [pid_t: (pidfd: Int32, membership: Membership)] = [:]
 
-    func layer(anchoredBy process: pid_t) -> NestedLayer? { byAnchor[process] }
-
-    mutating func add(_ layer: NestedLayer, registeredBy tid: pid_t) {
-        live.append(layer)
-        byAnchor[layer.anchor] = layer
-        forget(tid)  // classified before it registered: now a member
+    /// The live layer whose anchor is process `process`, only while that anchor is alive (a
+    /// process that took a dead anchor's pid is not it).
+    func layer(anchoredBy process: pid_t) -> NestedLayer? {
+        guard let layer = byAnchor[process] else { return nil }
+        var entry = pollfd(fd: layer.anchorPidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 0 ? layer : nil
     }
 
-    /// Ends a layer whose anchor has no descendant left. Threads classified into it are
-    /// classified again should they trap once more (only the exiting anchor can), so that no
-    /// call is ever handed to its stopped domain thread.
+    /// Whether a layer was ever registered for pid `process` and not retired (its anchor may
+    /// be dead: then the pid cannot anchor another layer).
+    func hasLayer(at process: pid_t) -> Bool { byAnchor[process] != nil }
+
+    mutating func add(_ layer: NestedLayer) {
+        live.append(layer)
+        byAnchor[layer.anchor] = layer
+    }
+
+    /// Ends a layer whose anchor has no descendant left.
     mutating func retire(_ layer: NestedLayer) {
         live.removeAll { $0 === layer }
         byAnchor[layer.anchor] = nil
-        // With no layer left, nothing needs classifying: drop every entry (and its pidfd).
-        for (tid, entry) in classified {
-            var inLayer = false
-            if case .nested(let member) = entry.membership { inLayer = member === layer }
-            if inLayer || live.isEmpty { forget(tid) }
-        }
         layer.context.domain.stop()
     }
 
-    mutating func forget(_ tid: pid_t) {
-        if let entry = classified.removeValue(forKey: tid) { close(entry.pidfd) }
-    }
-
-    /// The layers that apply to the thread `tid`, or `nil` when that cannot be known (the
-    /// thread is gone, or a nested layer's anchor died while the thread may have been its
-    /// descendant). `isWaiting` tells whether the thread's notification is still pending (then
-    /// `tid` names that thread).
-    mutating func membership(
-        of tid: pid_t, supervisorProcess: pid_t, threadPidfds: Bool, isWaiting: () -> Bool
-    ) -> Membership? {
+    /// The layers that apply to process `process`, or `nil` when that cannot be known (the
+    /// process is gone, or a nested layer's anchor died while the process may have been its
+    /// descendant).
+    func membership(ofProcess process: pid_t, supervisorProcess: pid_t) -> Membership? {
         if live.isEmpty { return .sandbox }
-        if let entry = classified[tid] {
-            var pollfd = pollfd(fd: entry.pidfd, events: Int16(POLLIN), revents: 0)
-            if poll(&pollfd, 1, 0) == 0 { return entry.membership }
-            forget(tid)
-        }
-        // The pidfd is opened while the notification is pending, so it names the notifying
-        // thread, not a later one with a reused thread id.
-        var pidfd: Int32 = threadPidfds ? clandlock_pidfd_open(tid, UInt32(O_EXCL)) : -1  // PIDFD_THREAD
-        if pidfd >= 0 && !isWaiting() {
-            close(pidfd)
-            pidfd = -1
-        }
-        guard let process = threadGroup(of: tid), let found = innermostAnchor(above: process, stopAt: supervisorProcess)
-        else {
-            if pidfd >= 0 { close(pidfd) }
-            return nil
-        }
-        // A dead anchor of the answer or of a layer directly in it: the thread may be one of its
-        // orphans (they reparent to a subreaper above the anchor, inside the enclosing layer),
-        // which the walk above cannot recognize.
-        for layer in live where (layer === found || layer.parent === found) && !layer.isAlive {
-            if pidfd >= 0 { close(pidfd) }
-            return nil
-        }
-        let membership: Membership = found.map { .nested($0) } ?? .sandbox
-        if pidfd >= 0 {
-            if classified.count >= 4096 {
-                for entry in classified.values { close(entry.pidfd) }
-                classified.removeAll(keepingCapacity: true)
-            }
-            classified[tid] = (pidfd, membership)
-        }
-        return membership
+        guard let found = innermostAnchor(above: process, stopAt: supervisorProcess) else { return nil }
+        // A dead anchor of the answer or of a layer directly in it: the process may be one of
+        // its orphans (they reparent to a subreaper above the anchor, inside the enclosing
+        // layer), which the walk above cannot recognize.
+        for layer in live where (layer === found || layer.parent === found) && !layer.isAlive { return nil }
+        return found.map { .nested($0) } ?? .sandbox
     }
 
     /// Walks the parent chain from `process` up to the supervisor's process (or init) and
@@ -213,8 +184,15 @@ extension Supervisor {
     func handleNestCall(_ n: Notification) {
         guard let process = threadGroup(of: n.tid) else { return reply(n.id, .error(ESRCH)) }
         if UInt32(truncatingIfNeeded: n.args[2]) == CLANDLOCK_NEST_RETIRE {
+            // Only the anchor itself, alive: `layer(anchoredBy:)` checks the anchor's pidfd, and
+            // the caller (`process`, read while its call is pending, checked below) is that
+            // process while the pidfd says it lives. A dead anchor's layer is never retired.
             guard let layer = nested.layer(anchoredBy: process), isValid(n.id) else { return reply(n.id, .error(EINVAL)) }
             nested.retire(layer)
+            threads.forgetMemberships { membership in
+                if case .nested(let member) = membership { return member === layer }
+                return false
+            }
             return reply(n.id, .value(0))
         }
         if n.args[1] == 0 { return reply(n.id, .value(Int64(CLANDLOCK_NEST_VERSION_ANSWER))) }  // "Do you take registrations?"
@@ -222,44 +200,50 @@ extension Supervisor {
     }
 
     private func register(_ n: Notification, process: pid_t) -> Outcome {
-        guard let header = readRemote(n.tid, n.args[1], 32) else { return .error(EFAULT) }
-        let version = header.load(UInt32.self, at: 0)
-        let rulesetFD = header.load(Int32.self, at: 4)
-        let handled = NetworkAccess(rawValue: UInt64(header.load(UInt32.self, at: 8)))
-        let count = Int(header.load(UInt32.self, at: 12))
-        let logFD = header.load(Int32.self, at: 24)
-        guard version == CLANDLOCK_NEST_VERSION, count <= 65536 else { return .error(EINVAL) }
-        guard let entries = readRemote(n.tid, header.load(UInt64.self, at: 16), count * 8) else { return .error(EFAULT) }
+        guard let header = readRemote(n.tid, n.args[1], MemoryLayout<clandlock_nest_record>.size) else {
+            return .error(EFAULT)
+        }
+        let record = header.withUnsafeBytes { $0.loadUnaligned(as: clandlock_nest_record.self) }
+        let count = Int(record.port_count)
+        guard record.version == CLANDLOCK_NEST_VERSION, count <= 65536 else { return .error(EINVAL) }
+        let portSize = MemoryLayout<clandlock_nest_port>.size
+        guard let entries = readRemote(n.tid, record.ports, count * portSize) else { return .error(EFAULT) }
         var bind: Set<UInt16> = []
         var connect: Set<UInt16> = []
-        for index in 0..<count {
-            let access = NetworkAccess(rawValue: UInt64(entries.load(UInt32.self, at: index * 8)))
-            let port = entries.load(UInt16.self, at: index * 8 + 4)
-            if access.contains(.bindUDP) { bind.insert(port) }
-            if access.contains(.connectSendUDP) { connect.insert(port) }
+        entries.withUnsafeBytes { bytes in
+            for index in 0..<count {
+                let port = bytes.loadUnaligned(fromByteOffset: index * portSize, as: clandlock_nest_port.self)
+                let access = NetworkAccess(rawValue: UInt64(port.access))
+                if access.contains(.bindUDP) { bind.insert(port.port) }
+                if access.contains(.connectSendUDP) { connect.insert(port.port) }
+            }
         }
-        guard nested.layer(anchoredBy: process) == nil else { return .error(EBUSY) }
+        guard !nested.hasLayer(at: process) else { return .error(EBUSY) }
+        guard nested.live.count < NestedLayerRegistry.maximumLayers else { return .error(EAGAIN) }
         let pidfd = clandlock_pidfd_open(process, 0)
         guard pidfd >= 0 else { return .error(ESRCH) }
-        defer { close(pidfd) }
+        var keepPidfd = false
+        defer { if !keepPidfd { close(pidfd) } }
         let procDirectory = open("/proc/\(process)", oPath | O_DIRECTORY | O_CLOEXEC)
         guard procDirectory >= 0 else { return .error(ESRCH) }
         // The calling thread still waits: the pid, the pidfd and the directory are its process's.
         guard isValid(n.id) else { close(procDirectory); return .error(ESRCH) }
-        guard let membership = membership(of: n.tid, notification: n.id) else {
+        guard let threadRecord = threads.record(of: n.tid, isWaiting: { isValid(n.id) }),
+            let membership = membership(of: n.tid, threadRecord)
+        else {
             close(procDirectory)
             return .error(EACCES)
         }
         let parent: NestedLayer? = if case .nested(let layer) = membership { layer } else { nil }
         var ruleset: Int32 = -1
-        if rulesetFD >= 0 {
-            ruleset = clandlock_pidfd_getfd(pidfd, rulesetFD, 0)
+        if record.ruleset_fd >= 0 {
+            ruleset = clandlock_pidfd_getfd(pidfd, record.ruleset_fd, 0)
             guard ruleset >= 0 else { close(procDirectory); return .error(EBADF) }
         }
         defer { if ruleset >= 0 { close(ruleset) } }
         var log: Int32 = -1
-        if logFD >= 0 {
-            log = clandlock_pidfd_getfd(pidfd, logFD, 0)
+        if record.log_fd >= 0 {
+            log = clandlock_pidfd_getfd(pidfd, record.log_fd, 0)
             guard log >= 0 else { close(procDirectory); return .error(EBADF) }
         }
         let domain: DomainThread
@@ -270,39 +254,44 @@ extension Supervisor {
             if log >= 0 { close(log) }
             return .error(error.underlyingError?.rawValue ?? EPERM)
         }
-        let layer = UDPLayer(handled: handled, bindPorts: bind, connectSendPorts: connect)
+        let layer = UDPLayer(handled: NetworkAccess(rawValue: UInt64(record.handled)), bindPorts: bind, connectSendPorts: connect)
         let enclosing = parent?.context ?? rootContext
         // A layer that handles no UDP right is left out of the policy (it cannot deny).
         let policy = UDPPolicy(layers: enclosing.policy.layers + [layer])
         var denials = enclosing.denials
         if policy.layers.count > enclosing.policy.layers.count {
-            denials.append(log >= 0 ? DenialSink(log: .fileDescriptor(log)) : nil)
+            denials.append(log >= 0 ? DenialSink(log: .fileDescriptor(log), ownsDescriptor: true) : nil)
+        } else if log >= 0 {
+            close(log)
         }
+        keepPidfd = true
         nested.add(
             NestedLayer(
-                anchor: process, procDirectory: procDirectory, parent: parent,
-                context: CallContext(policy: policy, domain: domain, denials: denials), logFD: log),
-            registeredBy: n.tid)
+                anchor: process, anchorPidfd: pidfd, procDirectory: procDirectory, parent: parent,
+                context: CallContext(policy: policy, domain: domain, denials: denials)))
+        threads.forget(n.tid)  // classified before it registered: now a member
         return .value(0)
     }
 
-    /// The layers that apply to the thread of notification `id`; `nil`: unknown, refuse the call.
-    func membership(of tid: pid_t, notification id: UInt64) -> Membership? {
-        nested.membership(of: tid, supervisorProcess: supervisorProcess, threadPidfds: supportsThreadPidfd) {
-            isValid(id)
-        }
+    /// The layers that apply to the thread of `record` (`tid`); `nil`: unknown, refuse the call.
+    func membership(of tid: pid_t, _ record: ThreadTable.Record) -> Membership? {
+        if nested.live.isEmpty { return .sandbox }
+        if let known = record.membership { return known }
+        guard let found = nested.membership(ofProcess: record.facts.process, supervisorProcess: supervisorProcess)
+        else { return nil }
+        threads.setMembership(found, of: tid)
+        return found
     }
 
-    /// Policy and executor domain for a call of `tid` (notification `id`); `nil`: refuse the
-    /// call (EACCES).
-    func context(of tid: pid_t, notification id: UInt64) -> CallContext? {
-        switch membership(of: tid, notification: id) {
+    /// Policy and executor domain for a call of the thread of `record`; `nil`: refuse the call
+    /// (EACCES).
+    func context(of tid: pid_t, _ record: ThreadTable.Record) -> CallContext? {
+        switch membership(of: tid, record) {
         case .sandbox: rootContext
         case .nested(let layer): layer.context
         case nil: nil
         }
     }
-
 }
 
 /// The UDP layers, the executor domain and the denial logs that apply to one call.

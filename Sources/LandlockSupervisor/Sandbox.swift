@@ -2,6 +2,7 @@
 internal import CLandlock
 public import Landlock
 import SystemPackage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -59,6 +60,11 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
     /// other socket calls in a domain with this layer's rules (no second filter is installed).
     public var registeredWithOuterSupervisor = false
 
+    /// Capabilities dropped from the program (``SandboxedCommand/keepsNetworkCapabilities``):
+    /// `CAP_NET_RAW` and `CAP_NET_ADMIN` when the ruleset handles a network right, so that
+    /// raw and packet sockets cannot bypass it. Empty when kept or nothing is handled.
+    public var droppedCapabilities: [String] = []
+
     /// Whether the program runs under a supervisor (this sandbox's own, or the outer one it
     /// registers with), so that it must be started with ``PreparedSandbox/spawn()``.
     public var usesSupervisor: Bool {
@@ -71,6 +77,7 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
         var parts = [restriction.description]
         if bindUDP != .notHandled { parts.append("net.bind_udp: \(bindUDP)") }
         if connectSendUDP != .notHandled { parts.append("net.connect_send_udp: \(connectSendUDP)") }
+        if !droppedCapabilities.isEmpty { parts.append("dropped \(droppedCapabilities.joined(separator: ", "))") }
         if registeredWithOuterSupervisor { parts.append("layer registered with the outer supervisor") }
         if !notEnforcedForOuterSupervisor.isEmpty {
             parts.append("not enforced for socket calls an outer supervisor performs: \(notEnforcedForOuterSupervisor)")
@@ -171,6 +178,14 @@ public struct SandboxedCommand: Sendable {
     /// File descriptors to pass to the program even though they are close-on-exec. Every
     /// descriptor without `FD_CLOEXEC` is passed anyway, as `env(1)` does.
     public var inheritedFileDescriptors: [Int32]
+    /// Whether a program that may open raw or packet sockets keeps that power. By default,
+    /// when the ruleset handles any network right, `CAP_NET_RAW` and `CAP_NET_ADMIN` are
+    /// dropped from every capability set of the program (bounding set included, so that a
+    /// root program cannot regain them through `execve`): Landlock does not restrict raw
+    /// (`SOCK_RAW`) or packet (`AF_PACKET`) sockets, which would bypass the network rules, and
+    /// `CAP_NET_ADMIN` admits control messages (`SO_MARK`, ...) and interface settings. Only
+    /// a program that has them (root, or granted capabilities) is affected.
+    public var keepsNetworkCapabilities = false
 
     public init(
         executable: String, arguments: [String] = [], environment: [String]? = nil, ruleset: Ruleset,
@@ -294,6 +309,9 @@ public struct SandboxedCommand: Sendable {
             restriction: restriction, bindUDP: rightStatus(.bindUDP), connectSendUDP: rightStatus(.connectSendUDP))
         status.notEnforcedForOuterSupervisor = outerGap
         status.registeredWithOuterSupervisor = registers
+        let dropCapabilities: UInt64 = keepsNetworkCapabilities || ruleset.handledNetwork.isEmpty
+            ? 0 : 1 << UInt64(capabilityNetworkRaw) | 1 << UInt64(capabilityNetworkAdministration)
+        if dropCapabilities != 0 { status.droppedCapabilities = ["cap_net_raw", "cap_net_admin"] }
         var nest: NestPlan? = nil
         if registers {
             nest = NestPlan(layer: UDPLayer(ruleset: ruleset))
@@ -312,7 +330,8 @@ public struct SandboxedCommand: Sendable {
             argv: [argument0 ?? executable] + arguments, envp: environment,
             setNoNewPrivileges: flags.contains(.noNewPrivileges) || useSupervisor || registers,
             policy: useSupervisor ? udpPolicy : nil, nest: nest,
-            denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: landlock.abi)
+            denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: landlock.abi,
+            dropCapabilities: dropCapabilities)
     }
 
     private func resolvedExecutable() throws(SeccompError) -> String {
@@ -352,12 +371,14 @@ public struct PreparedSandbox: ~Copyable {
     private let denialLog: DenialLog?
     private let inherit: [Int32]
     private let landlockABI: LandlockABI?
+    private let dropCapabilities: UInt64
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [String],
         envp: [String], setNoNewPrivileges: Bool, policy: UDPPolicy?, nest: NestPlan?, denialLog: DenialLog?,
-        inherit: [Int32], landlockABI: LandlockABI?
+        inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64
     ) {
+        self.dropCapabilities = dropCapabilities
         self.created = created
         self.kernelFlags = kernelFlags
         self.status = status
@@ -381,6 +402,7 @@ public struct PreparedSandbox: ~Copyable {
         plan.rulesetFD = created.fileDescriptor ?? -1
         plan.restrictFlags = kernelFlags
         plan.inheritFDs = inherit
+        plan.dropCapabilities = dropCapabilities
         if let nest {
             // The calling thread forks the anchor: the anchor restricts itself, registers, and
             // forks the program (the caller's process stays unrestricted).
@@ -400,15 +422,30 @@ public struct PreparedSandbox: ~Copyable {
         // logged like the program's after exec.
         let logNewExecOn: UInt32 = 1 << 1
         let ownFlags: UInt32 = (landlockABI ?? .v1) >= .v7 && kernelFlags & logNewExecOn == 0 ? 1 << 0 : 0
-        let (domain, started) = try DomainThread.start(rulesetFD: plan.rulesetFD, ownFlags: ownFlags, plan: plan)
-        guard let result = started, let listener = result.listener else {
-            throw SeccompError(.internalInconsistency, "Failed to receive the seccomp listener")
-        }
-        let supervisor = Supervisor(
-            listener: listener, policy: policy, denials: denialLog.map(DenialSink.init), domain: domain)
-        guard startThread({ supervisor.run() }) else {
-            kill(result.pid, SIGKILL)
+        // The monitor thread is started here, unrestricted, and waits for the listener; the
+        // domain thread hands it over before the program's execve (itself a notified call).
+        let handoff = ListenerHandoff()
+        let denials = denialLog.map { DenialSink(log: $0) }
+        let dropped = dropCapabilities
+        guard startThread({
+            guard let (listener, domain) = handoff.wait() else { return }
+            Supervisor(listener: listener, policy: policy, denials: denials, domain: domain, droppedCapabilities: dropped)
+                .run()
+        }) else {
             throw SeccompError(.spawnFailed, "Failed to start the supervisor thread")
+        }
+        let started: SpawnResult?
+        do throws(SeccompError) {
+            (_, started) = try DomainThread.start(rulesetFD: plan.rulesetFD, ownFlags: ownFlags, plan: plan) {
+                handoff.deliver($1, domain: $0)
+            }
+        } catch {
+            handoff.cancel()
+            throw error
+        }
+        guard let result = started, result.listener != nil else {
+            handoff.cancel()
+            throw SeccompError(.internalInconsistency, "Failed to receive the seccomp listener")
         }
         return SandboxedProcess(pid: result.pid)
     }
@@ -426,6 +463,9 @@ public struct PreparedSandbox: ~Copyable {
         let argv = self.argv
         let envp = self.envp
         let flags = RestrictSelfFlags(rawValue: UInt64(kernelFlags)).union(setNoNewPrivileges ? .noNewPrivileges : [])
+        if dropCapabilities != 0 && clandlock_drop_capabilities(dropCapabilities) != 0 {
+            throw SeccompError(.spawnFailed, "Failed to drop the network capabilities", errno: Errno(rawValue: errno))
+        }
         _ = try created.restrictSelf(flags: flags, compatibility: .bestEffort)
         for fd in inherit { _ = clandlock_fcntl_setfd(fd, 0) }
         let cArgv = argv.map { strdup($0) } + [nil]
@@ -478,5 +518,41 @@ public final class SandboxedProcess: Sendable {
         }
         if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
         return .signaled(status & 0x7f)
+    }
+}
+
+/// The listener and domain thread, passed from the domain thread that spawns the program to
+/// the monitor thread that serves it.
+final class ListenerHandoff: @unchecked Sendable {
+    private let slot = Mutex<(listener: Int32, domain: DomainThread)?>(nil)
+    private let ready: (read: Int32, write: Int32)
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        _ = clandlock_pipe_cloexec(&fds)
+        ready = (fds[0], fds[1])
+    }
+
+    func deliver(_ listener: Int32, domain: DomainThread) {
+        slot.withLock { $0 = (listener, domain) }
+        cancel()
+    }
+
+    /// Wakes the monitor with nothing to serve (the spawn failed).
+    func cancel() {
+        var byte: UInt8 = 1
+        _ = write(ready.write, &byte, 1)
+    }
+
+    /// Blocks until `deliver` or `cancel`.
+    func wait() -> (Int32, DomainThread)? {
+        var byte: UInt8 = 0
+        while read(ready.read, &byte, 1) < 0 && errno == EINTR {}
+        return slot.withLock { $0 }
+    }
+
+    deinit {
+        close(ready.read)
+        close(ready.write)
     }
 }

@@ -19,6 +19,8 @@ struct SpawnPlan {
     var rulesetFD: Int32 = -1
     var restrictFlags: UInt32 = 0
     var inheritFDs: [Int32] = []
+    /// Capabilities (bit = CAP_*) the program must not have (`clandlock_drop_capabilities`).
+    var dropCapabilities: UInt64 = 0
 }
 
 struct SpawnResult {
@@ -42,6 +44,7 @@ private let stageNames: [Int32: String] = [
     5: "restrict the process (landlock_restrict_self)", 6: "keep an inherited file descriptor", 7: "execute",
     8: "reset the signal mask", 9: "make the anchor a child subreaper",
     10: "register the nested sandbox with the outer supervisor", 11: "fork the program",
+    13: "drop the network capabilities",
 ]
 
 /// Forks and execs with the plan. The calling thread's Landlock domain, no_new_privs and
@@ -49,7 +52,12 @@ private let stageNames: [Int32: String] = [
 /// listener with `pidfd_getfd` before the child goes on. With `nest`, the child is an anchor
 /// that registers the plan's Landlock layer and `nest.layer` with the outer supervisor and
 /// forks the program.
-func spawn(_ plan: SpawnPlan, nest: NestPlan? = nil) throws(SeccompError) -> SpawnResult {
+///
+/// `onListener` receives the listener before the child goes on: the child's execve is itself
+/// a notified call, so whoever answers notifications must be running before it.
+func spawn(
+    _ plan: SpawnPlan, nest: NestPlan? = nil, onListener: ((Int32) -> Void)? = nil
+) throws(SeccompError) -> SpawnResult {
     var report: [Int32] = [0, 0]
     var go: [Int32] = [0, 0]
     guard clandlock_pipe_cloexec(&report) == 0 else { throw SeccompError(.spawnFailed, "Failed to create a pipe", errno: Errno(rawValue: errno)) }
@@ -85,7 +93,8 @@ func spawn(_ plan: SpawnPlan, nest: NestPlan? = nil) throws(SeccompError) -> Spa
                             filter: plan.filter == nil ? nil : program.baseAddress,
                             filter_count: UInt16(program.count), filter_flags: plan.filterFlags,
                             ruleset_fd: plan.rulesetFD, restrict_flags: plan.restrictFlags, report_fd: report[1],
-                            go_fd: go[0], inherit_fds: inherit.baseAddress, inherit_count: Int32(inherit.count))
+                            go_fd: go[0], inherit_fds: inherit.baseAddress, inherit_count: Int32(inherit.count),
+                            drop_capabilities: plan.dropCapabilities)
                         guard let nest else { return clandlock_spawn(&raw) }
                         return ports.withUnsafeBufferPointer { portsPointer in
                             var record = clandlock_nest_record(
@@ -144,6 +153,7 @@ func spawn(_ plan: SpawnPlan, nest: NestPlan? = nil) throws(SeccompError) -> Spa
             _ = clandlock_ioctl_value(
                 taken, clandlock_seccomp_ioctl_notif_set_flags, UInt(CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
             listener = taken
+            onListener?(taken)
             var byte: UInt8 = 1
             _ = write(go[1], &byte, 1)
             continue
@@ -184,7 +194,8 @@ final class DomainThread: @unchecked Sendable {
     /// returns once the program has been exec'd (or failed to be). The thread's domain nests in
     /// the calling thread's.
     static func start(
-        rulesetFD: Int32, ownFlags: UInt32, plan: SpawnPlan?
+        rulesetFD: Int32, ownFlags: UInt32, plan: SpawnPlan?,
+        onListener: (@Sendable (DomainThread, Int32) -> Void)? = nil
     ) throws(SeccompError) -> (DomainThread, SpawnResult?) {
         var fds: [Int32] = [0, 0]
         guard clandlock_pipe_cloexec(&fds) == 0 else {
@@ -201,12 +212,17 @@ final class DomainThread: @unchecked Sendable {
         let started = startThread {
             _ = clandlock_block_all_signals()
             let result: Result<SpawnResult?, SeccompError>
-            if clandlock_set_no_new_privs() != 0 {
+            if let plan, plan.dropCapabilities != 0, clandlock_drop_capabilities(plan.dropCapabilities) != 0 {
+                // The executors act for the program: they must not hold what it was denied.
+                result = .failure(SeccompError(.spawnFailed, "Failed to drop capabilities on the supervisor's domain thread", errno: Errno(rawValue: errno)))
+            } else if clandlock_set_no_new_privs() != 0 {
                 result = .failure(SeccompError(.spawnFailed, "Failed to set no_new_privs on the supervisor's domain thread", errno: Errno(rawValue: errno)))
             } else if rulesetFD >= 0 && clandlock_restrict_self(rulesetFD, ownFlags) != 0 {
                 result = .failure(SeccompError(.spawnFailed, "Failed to restrict the supervisor's domain thread", errno: Errno(rawValue: errno)))
             } else {
-                do throws(SeccompError) { result = .success(try plan.map { plan throws(SeccompError) in try spawn(plan) }) } catch { result = .failure(error) }
+                do throws(SeccompError) { result = .success(try plan.map { plan throws(SeccompError) in
+                        try spawn(plan) { listener in onListener?(thread, listener) }
+                    }) } catch { result = .failure(error) }
             }
             outcome.withLock { $0 = result }
             close(doneWrite)

@@ -28,29 +28,6 @@ func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
 /// The current errno as an `Int32`.
 var lastErrno: Int32 { errno }
 
-/// Reads exactly `count` bytes of the traced task's memory, or `nil` (EFAULT).
-func readRemote(_ tid: pid_t, _ address: UInt64, _ count: Int) -> [UInt8]? {
-    if count == 0 { return [] }
-    guard address != 0 else { return nil }
-    var buffer = [UInt8](repeating: 0, count: count)
-    let copied = buffer.withUnsafeMutableBytes { clandlock_read_memory(tid, address, $0.baseAddress!, count) }
-    return copied == count ? buffer : nil
-}
-
-func writeRemote(_ tid: pid_t, _ address: UInt64, _ bytes: [UInt8]) -> Bool {
-    bytes.withUnsafeBytes { clandlock_write_memory(tid, address, $0.baseAddress!, bytes.count) } == bytes.count
-}
-
-extension Array where Element == UInt8 {
-    func load<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
-        var value: T = 0
-        Swift.withUnsafeMutableBytes(of: &value) { target in
-            for i in 0..<MemoryLayout<T>.size { target[i] = self[offset + i] }
-        }
-        return T(littleEndian: value)
-    }
-}
-
 /// The Tgid of a thread, from `/proc/<tid>/status` (kernels before 6.9 lack PIDFD_THREAD).
 func threadGroup(of tid: pid_t) -> pid_t? {
     guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }

@@ -61,6 +61,7 @@ _Static_assert(sizeof(struct clandlock_sock_filter) == 8, "sock_filter is 8 byte
 #define CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER (1U << 3)
 #define CLANDLOCK_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1U << 5)
 #define CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1U << 0)
+#define CLANDLOCK_SECCOMP_USER_NOTIF_FLAG_CONTINUE (1U << 0)
 
 /// `SECCOMP_IOCTL_NOTIF_RECV`, `_SEND`, `_ID_VALID`, `_SET_FLAGS`. Why C: `_IOWR`/`_IOW`
 /// are function-like macros.
@@ -94,8 +95,10 @@ int clandlock_unshare_fs(void);
 /// pipe2(fds, O_CLOEXEC). Why C: pipe2 needs _GNU_SOURCE.
 int clandlock_pipe_cloexec(int fds[_Nonnull 2]);
 /// The raw (kernel) number of a syscall on this architecture, or -1 if it has none.
-/// Names: "connect", "bind", "sendto", "sendmsg", "sendmmsg", "io_uring_setup",
-/// "io_uring_enter", "io_uring_register".
+/// Names: the socket calls ("connect", "bind", "sendto", "sendmsg", "sendmmsg"), io_uring's,
+/// the resource and scheduling controls ("prlimit64", "setpriority", "sched_set*",
+/// "ioprio_set") and the credential changes ("set*id", "setgroups", "capset", "unshare",
+/// "setns", "execve", "execveat") the filter names.
 long clandlock_syscall_number(const char *_Nonnull name);
 /// The AUDIT_ARCH value the filter compares `seccomp_data.arch` with, or 0 if unsupported.
 uint32_t clandlock_audit_arch(void);
@@ -117,6 +120,7 @@ struct clandlock_spawn_plan {
     int go_fd;                                 // read end, CLOEXEC: the parent's "listener taken"
     const int *_Nullable inherit_fds;          // fds to keep across exec (FD_CLOEXEC cleared)
     int inherit_count;
+    uint64_t drop_capabilities;                // capabilities (bit = CAP_*) to drop from every set
 };
 
 /// Stages reported by the child as `struct clandlock_spawn_report`.
@@ -133,6 +137,7 @@ enum {
     CLANDLOCK_SPAWN_STAGE_REGISTER = 10,       // registering with the outer supervisor
     CLANDLOCK_SPAWN_STAGE_FORK = 11,           // the anchor's fork of the program
     CLANDLOCK_SPAWN_STAGE_STARTED = 12,        // not an error: `value` is the program's pid
+    CLANDLOCK_SPAWN_STAGE_CAPABILITIES = 13,   // dropping `drop_capabilities`
 };
 
 struct clandlock_spawn_report {
@@ -192,6 +197,57 @@ pid_t clandlock_spawn_nested(const struct clandlock_spawn_plan *_Nonnull plan,
 /// writing a report. Async-signal-safe calls only in the child.
 pid_t clandlock_spawn(const struct clandlock_spawn_plan *_Nonnull plan);
 
+#endif
+
+#ifndef CLANDLOCK_SUPERVISOR_LAYOUTS
+#define CLANDLOCK_SUPERVISOR_LAYOUTS
+#include <sys/socket.h>
+// MARK: - Layouts of the program's memory that Swift's Glibc module does not import
+// (they need _GNU_SOURCE)
+
+/// `struct mmsghdr`, one entry of sendmmsg(2).
+struct clandlock_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+/// `struct ucred`, the payload of SCM_CREDENTIALS.
+struct clandlock_ucred {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+};
+
+_Static_assert(sizeof(struct clandlock_mmsghdr) == 64, "mmsghdr is 64 bytes");
+_Static_assert(offsetof(struct clandlock_mmsghdr, msg_len) == 56, "mmsghdr.msg_len offset");
+_Static_assert(sizeof(struct clandlock_ucred) == 12, "ucred is 12 bytes");
+#endif
+
+#ifndef CLANDLOCK_SUPERVISOR_CREDENTIALS
+#define CLANDLOCK_SUPERVISOR_CREDENTIALS
+// MARK: - Per-thread credentials (credentials.c)
+
+#define CLANDLOCK_MAX_GROUPS 65536
+
+/// A thread's credentials as `/proc/<tid>/status` shows them.
+struct clandlock_credentials {
+    uint32_t uid[4];                           // real, effective, saved, filesystem
+    uint32_t gid[4];
+    uint32_t group_count;                      // at most CLANDLOCK_MAX_GROUPS
+    const uint32_t *_Nullable groups;
+    uint64_t effective;                        // capability sets (bit = CAP_*)
+    uint64_t permitted;
+    uint64_t inheritable;
+};
+
+/// Gives the calling thread, and only it, exactly `target` (raw setgroups, setresgid,
+/// setfsgid, setresuid, setfsuid, capset), then reads them back. Returns 0, or -1 with errno
+/// (EPERM when the result differs from `target`). The thread cannot go back afterwards.
+int clandlock_adopt_credentials(const struct clandlock_credentials *_Nonnull target);
+
+/// Drops the capabilities in `mask` from the calling thread's bounding, ambient, effective,
+/// permitted and inheritable sets (raw prctl/capset: this thread only). Returns 0 or -1.
+int clandlock_drop_capabilities(uint64_t mask);
 #endif
 
 #ifndef CLANDLOCK_SUPERVISOR_MEMORY

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The send calls: sendto with an address, sendmsg, sendmmsg. Each message is decided (UDP:
+// UDPDecision, under the UDP lock, with the socket's bound state read then) and performed on
+// the duplicate of the program's socket. A send that would block on a blocking socket is
+// finished off the notification loop; signals for the program's thread are watched meanwhile.
+internal import CLandlock
+import Landlock
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Supervisor {
+    // MARK: The fast path: sendto with an address on a UDP socket
+
+    /// `sendto(fd, buf, len, flags, addr, addrlen)` with a non-NULL `addr` on a UDP socket of a
+    /// thread whose credentials are the supervisor's, with about ten system calls. Returns
+    /// `false`, having replied nothing, for anything else (another socket, large, zero-copy or
+    /// blocking sends, another thread's credentials, failures to classify): the general path
+    /// then handles the notification from scratch.
+    func handleSendtoFast(_ raw: clandlock_seccomp_notif) -> Bool {
+        guard supportsThreadPidfd else { return false }
+        let tid = pid_t(raw.pid)
+        let (a0, a1, a2, a3, a4, a5) = raw.data.args
+        let fd = Int32(truncatingIfNeeded: a0)
+        let addressLength = Int32(truncatingIfNeeded: a5)
+        let flags = Int32(truncatingIfNeeded: a3)
+        guard a0 >> 31 == 0, addressLength >= 0, Int(addressLength) <= MessageLimits.address, a2 < UInt64(MessageLimits.datagram),
+            flags & msgZeroCopy == 0, a4 != 0
+        else { return false }
+        guard let record = threads.record(of: tid, isWaiting: { isValid(raw.id) }), record.pidfd >= 0,
+            performer(for: record.facts).isSupervisor, let context = context(of: tid, record)
+        else { return false }
+        let duplicate = clandlock_pidfd_getfd(record.pidfd, fd, 0)
+        guard duplicate >= 0 else { return false }
+        defer { close(duplicate) }
+        guard let kind = SocketKind(duplicate), let family = kind.udpFamily else { return false }
+        // Address and data in one copy. A fault in the data is EFAULT only once the address
+        // passed Landlock's check, as in the kernel (security_socket_sendmsg runs first).
+        let length = Int(a2)
+        var address = [UInt8](repeating: 0, count: Int(addressLength))
+        var data = [UInt8](repeating: 0, count: length)
+        let copied = address.withUnsafeMutableBytes { addressBytes in
+            data.withUnsafeMutableBytes { dataBytes in
+                clandlock_read_memory2(
+                    tid, a4, addressBytes.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!, addressBytes.count, a1,
+                    dataBytes.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!, dataBytes.count)
+            }
+        }
+        guard isValid(raw.id) else { return true }
+        guard copied >= Int(addressLength) else {
+            reply(raw.id, .error(EFAULT))
+            return true
+        }
+        let message = CopiedMessage(address: address, data: data, control: [], dataFault: copied < Int(addressLength) + length)
+        let outcome = udpLock.withLock { _ -> Outcome in
+            decideAndSend(message, family: family, socket: duplicate, context: context, flags: flags | msgDontWait) {
+                .error(EOPNOTSUPP)  // No control data on this path.
+            }
+        }
+        if outcome == .error(EAGAIN), flags & msgDontWait == 0, clandlock_fcntl_getfl(duplicate) & O_NONBLOCK == 0 {
+            return false  // A blocking socket that would block: the general path waits for it.
+        }
+        if case .error(EPIPE) = outcome, flags & msgNoSignal == 0 {
+            _ = clandlock_pidfd_send_signal(record.pidfd, SIGPIPE)  // The kernel signals the sending thread.
+        }
+        reply(raw.id, outcome)
+        return true
+    }
+
+    // MARK: The general path
+
+    /// Sends the messages in order, as sendto/sendmsg (`single`) or sendmmsg, then replies.
+    /// Tries without blocking on the monitor; if a blocking socket would block, the rest runs
+    /// on its own thread. Calls with an address on sockets other than UDP, and every call of a
+    /// thread with other credentials, run on an executor thread in the program's domain.
+    func send(_ messages: [CopiedMessage], single: Bool, _ call: Call, _ kind: SocketKind, flags: Int32) {
+        let n = call.notification
+        let socket = call.socket
+        let blocking = flags & msgDontWait == 0 && clandlock_fcntl_getfl(socket) & O_NONBLOCK == 0
+        if blocking {
+            call.openStatus()
+            guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
+        }
+        if flags & msgZeroCopy != 0 {  // Completions would concern the supervisor's copy.
+            var enabled: Int32 = 0
+            var length = socklen_t(4)
+            if getsockopt(socket, SOL_SOCKET, socketZeroCopy, &enabled, &length) == 0, enabled != 0 {
+                return reply(n.id, .error(EOPNOTSUPP))
+            }
+        }
+        let needsDomain = kind.udpFamily == nil && messages.contains { $0.address != nil }
+        var view: FileSystemView? = nil
+        if needsDomain {
+            let addresses = messages.compactMap(\.address)
+            guard let captured = FileSystemView.capture(thread: n.tid, addresses: addresses, kind: kind, creating: false)
+            else { return reply(n.id, .error(EACCES)) }
+            guard isValid(n.id) else { return }
+            view = captured
+        }
+        if needsDomain || !call.performer.isSupervisor {
+            call.context.domain.run { [self, view] in
+                guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
+                transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: true)
+            }
+        } else {
+            transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: false)
+        }
+    }
+
+    private func transmit(
+        _ messages: [CopiedMessage], from start: Int, sent: Int, single: Bool, _ call: Call,
+        _ kind: SocketKind, flags: Int32, blocking: Bool, mayBlock: Bool
+    ) {
+        let n = call.notification
+        var sentCount = sent
+        var lastValue: Int64 = 0
+        for index in start..<messages.count {
+            var outcome: Outcome
+            var restartVerified = false
+            var deadline: Int64? = nil
+            var processSignalSlices = 0
+            while true {
+                outcome = sendOne(messages[index], call, kind, flags: flags | msgDontWait)
+                guard outcome == .error(EAGAIN), blocking else { break }
+                guard mayBlock else {
+                    // Finish off the notification loop; the monitor goes on with others.
+                    let sentSoFar = sentCount
+                    startThread { [self] in
+                        _ = clandlock_block_all_signals()
+                        transmit(messages, from: index, sent: sentSoFar, single: single, call, kind, flags: flags,
+                                 blocking: blocking, mayBlock: true)
+                    }
+                    return
+                }
+                if deadline == nil { deadline = sendTimeout(call.socket).map { monotonicMilliseconds() + $0 } }
+                var pollfd = pollfd(fd: call.socket, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&pollfd, 1, 20)
+                guard isValid(n.id) else { return }
+                switch pendingSignal(call.statusFD) {
+                case .thread:
+                    // Directed at this thread, unblocked: TIF_SIGPENDING is set and stays set
+                    // until the thread returns to user mode, so ERESTARTSYS becomes a restart
+                    // (SA_RESTART, or the signal went away) or EINTR, as in the kernel.
+                    restartVerified = true
+                    outcome = .error(errnoRestartSys)
+                case .process:
+                    // Process-directed: another thread may take it. After a grace of about
+                    // 60 ms still pending: EINTR (ERESTARTSYS could leak as errno 512 if this
+                    // thread was not the one woken).
+                    processSignalSlices += 1
+                    if processSignalSlices >= 3 { outcome = .error(EINTR) }
+                case .none:
+                    processSignalSlices = 0
+                }
+                if outcome == .error(errnoRestartSys) || outcome == .error(EINTR) { break }
+                if let deadline, monotonicMilliseconds() >= deadline { outcome = .error(EAGAIN); break }
+            }
+            switch outcome {
+            case .value(let value):
+                lastValue = value
+                sentCount += 1
+                if !single, messages[index].lengthAddress != 0 {
+                    withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) {
+                        _ = writeRemote(n.tid, messages[index].lengthAddress, Array($0))
+                    }
+                }
+            case .error(let error):
+                if error == EPIPE && flags & msgNoSignal == 0 {
+                    _ = clandlock_pidfd_send_signal(call.pidfd, SIGPIPE)  // The kernel signals the sender.
+                }
+                if single || sentCount == 0 { return reply(n.id, .error(error), restartVerified: restartVerified) }
+                return reply(n.id, .value(Int64(sentCount)))
+            }
+        }
+        reply(n.id, .value(single ? lastValue : Int64(sentCount)))
+    }
+
+    /// One message: on a UDP socket the decision and the send under the UDP lock, on another
+    /// socket the send alone (the kernel checks it in the executor's domain).
+    private func sendOne(_ message: CopiedMessage, _ call: Call, _ kind: SocketKind, flags: Int32) -> Outcome {
+        let rawSend = { [self] (translateRights: Bool) -> Outcome in
+            var control = message.control
+            let duplicates: [Int32]
+            switch ControlMessages.prepare(
+                &control, translateRights: translateRights, pidfd: call.pidfd, facts: call.facts,
+                supervisorPid: supervisorProcess)
+            {
+            case .success(let fds): duplicates = fds
+            case .failure(let error): return .error(error.value)
+            }
+            defer { for fd in duplicates { close(fd) } }
+            return sendMessage(call.socket, message, control: control, flags: flags)
+        }
+        if let family = kind.udpFamily {
+            return udpLock.withLock { _ in
+                decideAndSend(message, family: family, socket: call.socket, context: call.context, flags: flags) {
+                    rawSend(false)
+                }
+            }
+        }
+        if message.dataFault { return .error(EFAULT) }
+        return rawSend(true)
+    }
+
+    /// The UDP decision for one message on `socket` (the UDP lock held), then its send by
+    /// `perform` (or the plain send when `message` has no control data).
+    func decideAndSend(
+        _ message: CopiedMessage, family: UDPSocketFamily, socket: Int32, context: CallContext, flags: Int32,
+        perform: () -> Outcome
+    ) -> Outcome {
+        let operation = UDPOperation.send(hasAddress: message.address != nil)
+        let decision = UDPDecision.check(
+            operation, family: family, address: message.address ?? [], isBound: isBound(socket), policy: context.policy)
+        if let error = decision.errno {
+            report(decision, operation: operation, context)
+            return .error(error)
+        }
+        if message.dataFault { return .error(EFAULT) }
+        if message.data.count >= MessageLimits.datagram { return .error(EMSGSIZE) }
+        return message.control.isEmpty ? sendMessage(socket, message, control: [], flags: flags) : perform()
+    }
+
+    /// `sendmsg` of one copied message on the supervisor's duplicate (never raising SIGPIPE in
+    /// the supervisor; the caller signals the program's thread).
+    private func sendMessage(_ socket: Int32, _ message: CopiedMessage, control: [UInt8], flags: Int32) -> Outcome {
+        var data = message.data
+        var address = message.address ?? []
+        var control = control
+        let result: Int = data.withUnsafeMutableBytes { dataBytes in
+            address.withUnsafeMutableBytes { addressBytes in
+                control.withUnsafeMutableBytes { controlBytes in
+                    var vector = iovec(iov_base: dataBytes.baseAddress, iov_len: dataBytes.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var header = msghdr()
+                        if message.address != nil {
+                            header.msg_name = addressBytes.baseAddress
+                            header.msg_namelen = socklen_t(addressBytes.count)
+                        }
+                        header.msg_iov = vectorPointer
+                        header.msg_iovlen = 1
+                        if !controlBytes.isEmpty {
+                            header.msg_control = controlBytes.baseAddress
+                            header.msg_controllen = controlBytes.count
+                        }
+                        return sendmsg(socket, &header, flags | msgNoSignal)
+                    }
+                }
+            }
+        }
+        if result < 0 { return .error(lastErrno == EWOULDBLOCK ? EAGAIN : lastErrno) }
+        return .value(Int64(result))
+    }
+
+    private func sendTimeout(_ socket: Int32) -> Int64? {
+        var value = timeval()
+        var length = socklen_t(MemoryLayout<timeval>.size)
+        guard getsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &value, &length) == 0 else { return nil }
+        let milliseconds = Int64(value.tv_sec) * 1000 + Int64(value.tv_usec) / 1000
+        return milliseconds == 0 ? nil : milliseconds
+    }
+}
