@@ -33,33 +33,55 @@ func writeRemote(_ tid: pid_t, _ address: UInt64, _ bytes: [UInt8]) -> Bool {
 
 /// The kernel's limits on what a send may carry (include/linux/uio.h, net/socket.c).
 enum MessageLimits {
-    /// `UIO_MAXIOV`: more iovecs, or more sendmmsg entries than this, are refused (EMSGSIZE)
-    /// or capped.
+    /// `UIO_MAXIOV`: more iovecs are refused (EMSGSIZE); more sendmmsg entries are capped.
     static let vectors = 1024
     /// `sizeof(struct sockaddr_storage)`: longer names are EINVAL (connect, bind, sendto) or
     /// silently cut (msg_namelen).
     static let address = 128
-    /// A UDP datagram's payload cannot exceed 65535 bytes with its headers: one byte more than
-    /// the largest is enough to get the kernel's EMSGSIZE.
-    static let datagram = 65536
-    /// What one supervised send of a stream socket copies; the kernel may send less anyway
-    /// (a short write), which the program must handle.
-    static let stream = 4 << 20
-    /// Control data: the kernel refuses more than `INT_MAX` (ENOBUFS) and allocates what it
-    /// accepts; the supervisor caps it lower (sysctl net.core.optmem_max is 20-128 KiB).
-    static let control = 65536
+    /// `MAX_RW_COUNT`: what one call transfers at most.
+    static let transfer: UInt64 = 0x7fff_f000
+    /// What the supervisor copies of one message: a UDP datagram cannot carry more (65535
+    /// bytes with its headers), and a stream send may be short. Beyond it the message goes on
+    /// as *missing* bytes (see `FaultRegion`), which the kernel refuses or sends short.
+    static let datagramCopy = 65536
+    static let streamCopy = 4 << 20
+    /// Control data: the kernel refuses more than `INT_MAX`, and from `net.core.optmem_max` on
+    /// (ENOBUFS), before reading it.
+    static let controlMaximum: UInt64 = {
+        guard let text = readProcFile("/proc/sys/net/core/optmem_max", limit: 64),
+            let value = UInt64(decimal: text.filter { $0 >= 0x30 && $0 <= 0x39 })
+        else { return 20480 }
+        return min(value, UInt64(Int32.max))
+    }()
 }
 
 /// A message copied once out of the program's memory.
 struct CopiedMessage {
     /// `nil` when the call has no address (the kernel's `msg_name == NULL`).
     var address: [UInt8]?
+    /// The data that could be copied: all of it, or what came before a fault or the copy limit.
     var data: [UInt8]
-    var control: [UInt8]
+    /// How many bytes follow `data` in the program's message without having been copied
+    /// (unreadable, or beyond the limit). The performed send carries them as unreadable
+    /// memory, so the kernel gives the program's result: EFAULT, a short send, or the error it
+    /// finds before reading the data (EMSGSIZE, EDESTADDRREQ, ...).
+    var missing: UInt64 = 0
+    var control: [UInt8] = []
     /// Where to write `msg_len` back (sendmmsg), or 0.
     var lengthAddress: UInt64 = 0
-    /// The data could not be read: the send fails with EFAULT once the address is checked.
-    var dataFault = false
+
+    var length: UInt64 { UInt64(data.count) + missing }
+}
+
+/// Unreadable memory of the supervisor: the iovec that stands for a message's missing bytes.
+/// Low in the address space, so that its start plus any length the program could pass
+/// (access_ok) stays a user address.
+enum FaultRegion {
+    nonisolated(unsafe) static let base: UnsafeMutableRawPointer = {
+        let hint = UnsafeMutableRawPointer(bitPattern: 0x10000)
+        let mapped = mmap(hint, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        return mapped == MAP_FAILED ? UnsafeMutableRawPointer(bitPattern: 0x1000)! : mapped!
+    }()
 }
 
 /// The kernel's `access_ok` on x86_64: the range lies below the top of user space
@@ -67,6 +89,33 @@ struct CopiedMessage {
 func isUserRange(_ address: UInt64, _ length: UInt64) -> Bool {
     let top: UInt64 = (1 << 47) - 4096
     return length <= top && address <= top - length
+}
+
+/// Copies up to `length` bytes from `address`: all of them, or those before the first
+/// unreadable page.
+func readRemotePrefix(_ tid: pid_t, _ address: UInt64, _ length: Int) -> [UInt8] {
+    guard length > 0, address != 0 else { return [] }
+    var buffer = [UInt8](repeating: 0, count: length)
+    let copied = buffer.withUnsafeMutableBytes { clandlock_read_memory_prefix(tid, address, $0.baseAddress!, length) }
+    return copied == length ? buffer : Array(buffer[0..<max(0, copied)])
+}
+
+/// The data of one iovec list, as the kernel would consume it: copied up to `cap`, the rest
+/// missing.
+func copyData(_ tid: pid_t, _ entries: [(base: UInt64, length: UInt64)], cap: Int) -> (data: [UInt8], missing: UInt64) {
+    var data: [UInt8] = []
+    var missing: UInt64 = 0
+    for entry in entries where entry.length > 0 {
+        guard missing == 0, data.count < cap else {
+            missing &+= entry.length
+            continue
+        }
+        let take = Int(min(entry.length, UInt64(cap - data.count)))
+        let bytes = readRemotePrefix(tid, entry.base, take)
+        data += bytes
+        missing = entry.length - UInt64(bytes.count)
+    }
+    return (data, min(missing, MessageLimits.transfer))
 }
 
 /// The address of connect/bind/sendto: `.failure(EINVAL)` for a length below 0 or above
@@ -78,19 +127,19 @@ func copyAddress(_ tid: pid_t, _ pointer: UInt64, _ rawLength: UInt64) -> Result
     return .success(bytes)
 }
 
-/// A `struct msghdr` at `pointer` and everything it points to, bounded as the kernel bounds
-/// it for a socket of `kind` (`___sys_sendmsg`, `import_iovec`, `udp_sendmsg`).
+/// A `struct msghdr` at `pointer` and everything it points to, checked in the order of the
+/// kernel's `copy_msghdr_from_user`, `import_iovec` and `____sys_sendmsg`.
 func copyMessage(_ tid: pid_t, _ pointer: UInt64, _ kind: SocketKind) -> Result<CopiedMessage, Errno32> {
     guard let header = readRemote(tid, pointer, as: msghdr.self) else { return .failure(Errno32(EFAULT)) }
     let namePointer = UInt64(UInt(bitPattern: header.msg_name))
-    let nameLength = Int32(bitPattern: header.msg_namelen)
+    let nameLength = namePointer == 0 ? 0 : Int32(bitPattern: header.msg_namelen)  // ignored without a name
     let vectorPointer = UInt64(UInt(bitPattern: header.msg_iov))
-    let vectorCount = UInt64(header.msg_iovlen)
+    let vectorCount = UInt64(UInt(bitPattern: header.msg_iovlen))
     let controlPointer = UInt64(UInt(bitPattern: header.msg_control))
-    let controlLength = UInt64(header.msg_controllen)
+    let controlLength = UInt64(UInt(bitPattern: header.msg_controllen))
     guard nameLength >= 0 else { return .failure(Errno32(EINVAL)) }
     var address: [UInt8]? = nil
-    if namePointer != 0 && nameLength != 0 {
+    if nameLength != 0 {
         // The kernel silently caps msg_namelen at sizeof(struct sockaddr_storage).
         guard let bytes = readRemote(tid, namePointer, min(Int(nameLength), MessageLimits.address)) else {
             return .failure(Errno32(EFAULT))
@@ -98,53 +147,44 @@ func copyMessage(_ tid: pid_t, _ pointer: UInt64, _ kind: SocketKind) -> Result<
         address = bytes
     }
     guard vectorCount <= UInt64(MessageLimits.vectors) else { return .failure(Errno32(EMSGSIZE)) }
-    let cap = kind.udpFamily != nil ? MessageLimits.datagram : MessageLimits.stream
-    var data: [UInt8] = []
-    var dataFault = false
+    var entries: [(base: UInt64, length: UInt64)] = []
     if vectorCount > 0 {
+        // import_iovec reads the entries in order, each refused if negative (EINVAL) or not
+        // readable (EFAULT); then checks every range (EFAULT) and caps the total at
+        // MAX_RW_COUNT. A single entry is capped before its range is checked (import_ubuf),
+        // several after.
         let vectorSize = MemoryLayout<iovec>.stride
-        guard let vector = readRemote(tid, vectorPointer, Int(vectorCount) * vectorSize) else {
-            return .failure(Errno32(EFAULT))
+        let vector = readRemotePrefix(tid, vectorPointer, Int(vectorCount) * vectorSize)
+        var raw: [iovec] = []
+        for index in 0..<Int(vectorCount) {
+            guard (index + 1) * vectorSize <= vector.count else { return .failure(Errno32(EFAULT)) }
+            let entry = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * vectorSize, as: iovec.self) }
+            guard entry.iov_len >= 0 else { return .failure(Errno32(EINVAL)) }
+            raw.append(entry)
         }
-        let entries = (0..<Int(vectorCount)).map { index in
-            vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * vectorSize, as: iovec.self) }
-        }
-        // import_iovec checks every entry before anything is copied: a negative length is
-        // EINVAL, a range outside user space EFAULT (access_ok).
-        for entry in entries {
-            let length = UInt64(entry.iov_len)
-            guard Int64(bitPattern: length) >= 0 else { return .failure(Errno32(EINVAL)) }
-            guard isUserRange(UInt64(UInt(bitPattern: entry.iov_base)), length) else { return .failure(Errno32(EFAULT)) }
-        }
-        // Copy up to one byte past the cap (enough to tell "too long"). Zero-length entries
-        // add nothing, as in the kernel. A fault shows only when the data is sent, after the
-        // Landlock check of the address.
-        for entry in entries where !dataFault && data.count <= cap {
-            let take = min(UInt64(entry.iov_len), UInt64(cap + 1 - data.count))
-            guard take > 0 else { continue }
-            guard let bytes = readRemote(tid, UInt64(UInt(bitPattern: entry.iov_base)), Int(take)) else {
-                dataFault = true
-                break
-            }
-            data += bytes
+        var total: UInt64 = 0
+        for entry in raw {
+            var length = UInt64(entry.iov_len)
+            let base = UInt64(UInt(bitPattern: entry.iov_base))
+            if raw.count == 1 { length = min(length, MessageLimits.transfer) }
+            guard isUserRange(base, length) else { return .failure(Errno32(EFAULT)) }
+            length = min(length, MessageLimits.transfer - total)
+            total += length
+            entries.append((base, length))
         }
     }
-    if data.count > cap {
-        data.removeLast(data.count - cap)
-        if !kind.isStream {
-            // A datagram socket other than UDP refuses an oversized message outright; UDP
-            // answers EMSGSIZE after the Landlock check (the byte past 65535 says so).
-            if kind.udpFamily == nil { return .failure(Errno32(EMSGSIZE)) }
-            data.append(0)
-        }
+    // Up to 36 bytes live on the kernel's stack; more come from sock_kmalloc, which refuses
+    // anything not below optmem_max.
+    guard controlLength <= UInt64(Int32.max), controlLength <= 36 || controlLength < MessageLimits.controlMaximum else {
+        return .failure(Errno32(ENOBUFS))
     }
     var control: [UInt8] = []
-    if controlPointer != 0 && controlLength > 0 {
-        guard controlLength <= UInt64(MessageLimits.control) else { return .failure(Errno32(ENOBUFS)) }
+    if controlLength > 0 {
         guard let bytes = readRemote(tid, controlPointer, Int(controlLength)) else { return .failure(Errno32(EFAULT)) }
         control = bytes
     }
-    return .success(CopiedMessage(address: address, data: data, control: control, dataFault: dataFault))
+    let (data, missing) = copyData(tid, entries, cap: kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy)
+    return .success(CopiedMessage(address: address, data: data, missing: missing, control: control))
 }
 
 /// The entries of `sendmmsg(fd, vector, count, flags)`: `struct mmsghdr` each, read until

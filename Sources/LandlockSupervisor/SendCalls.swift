@@ -26,9 +26,9 @@ extension Supervisor {
         let (a0, a1, a2, a3, a4, a5) = raw.data.args
         let fd = Int32(truncatingIfNeeded: a0)
         let addressLength = Int32(truncatingIfNeeded: a5)
-        let flags = Int32(truncatingIfNeeded: a3)
-        guard a0 >> 31 == 0, addressLength >= 0, Int(addressLength) <= MessageLimits.address, a2 < UInt64(MessageLimits.datagram),
-            flags & msgZeroCopy == 0, a4 != 0
+        let flags = Int32(truncatingIfNeeded: a3) & ~compatibilityFlag  // MSG_CMSG_COMPAT means nothing to sendto
+        guard a0 >> 31 == 0, addressLength >= 0, Int(addressLength) <= MessageLimits.address,
+            a2 <= UInt64(MessageLimits.datagramCopy), isUserRange(a1, a2), flags & msgZeroCopy == 0, a4 != 0
         else { return false }
         guard let record = threads.record(of: tid, isWaiting: { isValid(raw.id) }), record.pidfd >= 0,
             performer(for: record.facts).isSupervisor, let context = context(of: tid, record)
@@ -37,16 +37,15 @@ extension Supervisor {
         guard duplicate >= 0 else { return false }
         defer { close(duplicate) }
         guard let kind = SocketKind(duplicate), let family = kind.udpFamily else { return false }
-        // Address and data in one copy. A fault in the data is EFAULT only once the address
-        // passed Landlock's check, as in the kernel (security_socket_sendmsg runs first).
+        // Address and data in one copy; data that cannot be read goes on as missing bytes.
         let length = Int(a2)
         var address = [UInt8](repeating: 0, count: Int(addressLength))
         var data = [UInt8](repeating: 0, count: length)
         let copied = address.withUnsafeMutableBytes { addressBytes in
             data.withUnsafeMutableBytes { dataBytes in
                 clandlock_read_memory2(
-                    tid, a4, addressBytes.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!, addressBytes.count, a1,
-                    dataBytes.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!, dataBytes.count)
+                    tid, a4, addressBytes.baseAddress ?? FaultRegion.base, addressBytes.count, a1,
+                    dataBytes.baseAddress ?? FaultRegion.base, dataBytes.count)
             }
         }
         guard isValid(raw.id) else { return true }
@@ -54,10 +53,14 @@ extension Supervisor {
             reply(raw.id, .error(EFAULT))
             return true
         }
-        let message = CopiedMessage(address: address, data: data, control: [], dataFault: copied < Int(addressLength) + length)
+        var message = CopiedMessage(address: address, data: data)
+        if copied < Int(addressLength) + length {
+            (message.data, message.missing) = copyData(tid, [(a1, a2)], cap: MessageLimits.datagramCopy)
+            guard isValid(raw.id) else { return true }
+        }
         let outcome = udpLock.withLock { _ -> Outcome in
             decideAndSend(message, family: family, socket: duplicate, context: context, flags: flags | msgDontWait) {
-                .error(EOPNOTSUPP)  // No control data on this path.
+                sendMessage(duplicate, message, control: [], flags: flags | msgDontWait)
             }
         }
         if outcome == .error(EAGAIN), flags & msgDontWait == 0, clandlock_fcntl_getfl(duplicate) & O_NONBLOCK == 0 {
@@ -161,10 +164,19 @@ extension Supervisor {
             switch outcome {
             case .value(let value):
                 lastValue = value
-                sentCount += 1
-                if !single, messages[index].lengthAddress != 0 {
-                    withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) {
-                        _ = writeRemote(n.tid, messages[index].lengthAddress, Array($0))
+                if !single {
+                    // __sys_sendmmsg: msg_len is written back, or the batch ends with EFAULT
+                    // (reported if nothing was counted yet); a message not sent whole ends it.
+                    let written = withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) {
+                        writeRemote(n.tid, messages[index].lengthAddress, Array($0))
+                    }
+                    guard written else { return reply(n.id, sentCount == 0 ? .error(EFAULT) : .value(Int64(sentCount))) }
+                    sentCount += 1
+                    // MSG_PROBE sends without consuming the data: there is always some left.
+                    let probe: Int32 = 0x10
+                    let probing = flags & probe != 0 && kind.udpFamily != nil && messages[index].length > 0
+                    if UInt64(value) < messages[index].length || probing {
+                        return reply(n.id, .value(Int64(sentCount)))
                     }
                 }
             case .error(let error):
@@ -181,13 +193,13 @@ extension Supervisor {
     /// One message: on a UDP socket the decision and the send under the UDP lock, on another
     /// socket the send alone (the kernel checks it in the executor's domain).
     private func sendOne(_ message: CopiedMessage, _ call: Call, _ kind: SocketKind, flags: Int32) -> Outcome {
-        let rawSend = { [self] (translateRights: Bool) -> Outcome in
+        let perform = { [self] () -> Outcome in
+            guard kind.domain == AF_UNIX, !message.control.isEmpty else {
+                return sendMessage(call.socket, message, control: message.control, flags: flags)
+            }
             var control = message.control
             let duplicates: [Int32]
-            switch ControlMessages.prepare(
-                &control, translateRights: translateRights, pidfd: call.pidfd, facts: call.facts,
-                supervisorPid: supervisorProcess)
-            {
+            switch ControlMessages.prepare(&control, pidfd: call.pidfd, facts: call.facts, supervisorPid: supervisorProcess) {
             case .success(let fds): duplicates = fds
             case .failure(let error): return .error(error.value)
             }
@@ -196,17 +208,13 @@ extension Supervisor {
         }
         if let family = kind.udpFamily {
             return udpLock.withLock { _ in
-                decideAndSend(message, family: family, socket: call.socket, context: call.context, flags: flags) {
-                    rawSend(false)
-                }
+                decideAndSend(message, family: family, socket: call.socket, context: call.context, flags: flags, perform: perform)
             }
         }
-        if message.dataFault { return .error(EFAULT) }
-        return rawSend(true)
+        return perform()
     }
 
-    /// The UDP decision for one message on `socket` (the UDP lock held), then its send by
-    /// `perform` (or the plain send when `message` has no control data).
+    /// The UDP decision for one message on `socket` (the UDP lock held), then `perform`.
     func decideAndSend(
         _ message: CopiedMessage, family: UDPSocketFamily, socket: Int32, context: CallContext, flags: Int32,
         perform: () -> Outcome
@@ -218,34 +226,43 @@ extension Supervisor {
             report(decision, operation: operation, context)
             return .error(error)
         }
-        if message.dataFault { return .error(EFAULT) }
-        if message.data.count >= MessageLimits.datagram { return .error(EMSGSIZE) }
-        return message.control.isEmpty ? sendMessage(socket, message, control: [], flags: flags) : perform()
+        return perform()
     }
 
     /// `sendmsg` of one copied message on the supervisor's duplicate (never raising SIGPIPE in
     /// the supervisor; the caller signals the program's thread).
-    private func sendMessage(_ socket: Int32, _ message: CopiedMessage, control: [UInt8], flags: Int32) -> Outcome {
+    /// The message as the program passed it: its copied data, then its missing bytes as
+    /// unreadable memory. `sendto` without control data (it ignores flags `sendmsg` refuses,
+    /// such as MSG_CMSG_COMPAT), `sendmsg` with it.
+    func sendMessage(_ socket: Int32, _ message: CopiedMessage, control: [UInt8], flags: Int32) -> Outcome {
+        let flags = flags | msgNoSignal
         var data = message.data
         var address = message.address ?? []
         var control = control
         let result: Int = data.withUnsafeMutableBytes { dataBytes in
             address.withUnsafeMutableBytes { addressBytes in
-                control.withUnsafeMutableBytes { controlBytes in
-                    var vector = iovec(iov_base: dataBytes.baseAddress, iov_len: dataBytes.count)
-                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                let name = message.address == nil ? nil : addressBytes.baseAddress?.assumingMemoryBound(to: sockaddr.self)
+                if message.missing == 0 && control.isEmpty {
+                    return sendto(
+                        socket, dataBytes.baseAddress ?? FaultRegion.base, dataBytes.count, flags, name,
+                        socklen_t(addressBytes.count))
+                }
+                return control.withUnsafeMutableBytes { controlBytes in
+                    var vectors = [iovec(iov_base: dataBytes.baseAddress ?? FaultRegion.base, iov_len: dataBytes.count)]
+                    if message.missing > 0 { vectors.append(iovec(iov_base: FaultRegion.base, iov_len: Int(message.missing))) }
+                    return vectors.withUnsafeMutableBufferPointer { vectorPointer in
                         var header = msghdr()
                         if message.address != nil {
                             header.msg_name = addressBytes.baseAddress
                             header.msg_namelen = socklen_t(addressBytes.count)
                         }
-                        header.msg_iov = vectorPointer
-                        header.msg_iovlen = 1
+                        header.msg_iov = vectorPointer.baseAddress
+                        header.msg_iovlen = vectorPointer.count
                         if !controlBytes.isEmpty {
                             header.msg_control = controlBytes.baseAddress
                             header.msg_controllen = controlBytes.count
                         }
-                        return sendmsg(socket, &header, flags | msgNoSignal)
+                        return sendmsg(socket, &header, flags)
                     }
                 }
             }

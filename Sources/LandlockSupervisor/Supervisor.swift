@@ -189,6 +189,14 @@ final class Supervisor: @unchecked Sendable {
     func handle(_ n: Notification) {
         if isNestCall(n) { return handleNestCall(n) }
         if numbers.observed.contains(n.nr) { return observe(n) }
+        // What the kernel refuses before it looks at the socket: sendmsg and sendmmsg with
+        // MSG_CMSG_COMPAT, sendto with a buffer outside user space.
+        let compatibility = UInt64(UInt32(bitPattern: compatibilityFlag))
+        if n.nr == numbers.sendmsg && n.args[2] & compatibility != 0 { return reply(n.id, .error(EINVAL)) }
+        if n.nr == numbers.sendmmsg && n.args[3] & compatibility != 0 { return reply(n.id, .error(EINVAL)) }
+        if n.nr == numbers.sendto && !isUserRange(n.args[1], min(n.args[2], MessageLimits.transfer)) {
+            return reply(n.id, .error(EFAULT))
+        }
         guard let record = threads.record(of: n.tid, isWaiting: { isValid(n.id) }),
             let context = context(of: n.tid, record)
         else { return reply(n.id, .error(EACCES)) }
@@ -205,10 +213,17 @@ final class Supervisor: @unchecked Sendable {
             return reply(n.id, .error(error == EBADF ? EBADF : error == ESRCH ? ESRCH : EACCES))
         }
         let call = Call(n, socket: duplicate, pidfd: pidfd, context: context, facts: record.facts, performer: performer)
-        guard let kind = SocketKind(call.socket) else { return reply(n.id, .error(ENOTSOCK)) }
+        guard let kind = SocketKind(call.socket) else {
+            // connect(2) reads the address before it asks for the socket.
+            if n.nr == numbers.connect, case .failure(let error) = copyAddress(n.tid, n.args[1], n.args[2]) {
+                return reply(n.id, .error(error.value))
+            }
+            return reply(n.id, .error(ENOTSOCK))
+        }
         if !performer.isSupervisor && kind.domain == AF_UNIX {
-            // The peer would see the supervisor's pid, a process with other credentials.
-            return reply(n.id, .error(EACCES))
+            // The peer would see the supervisor's pid, a process with other credentials: refused,
+            // with the kernel's EPERM when the program forges credentials it may not claim.
+            return reply(n.id, .error(forgesCredentials(n, kind, record.facts) ? EPERM : EACCES))
         }
         switch n.nr {
         case numbers.connect: handleAddressCall(.connect, call, kind)
@@ -234,6 +249,18 @@ final class Supervisor: @unchecked Sendable {
         default:
             reply(n.id, .error(ENOSYS))
         }
+    }
+
+    /// Whether a sendmsg or sendmmsg claims SCM_CREDENTIALS that the kernel's
+    /// `scm_check_creds` refuses for a thread with `facts`.
+    private func forgesCredentials(_ n: Notification, _ kind: SocketKind, _ facts: ThreadFacts) -> Bool {
+        let messages: [CopiedMessage]
+        switch n.nr {
+        case numbers.sendmsg: messages = (try? copyMessage(n.tid, n.args[1], kind).get()).map { [$0] } ?? []
+        case numbers.sendmmsg: messages = (try? copyMessages(n.tid, n.args[1], n.args[2], kind).get()) ?? []
+        default: return false
+        }
+        return messages.contains { ControlMessages.claimsForbiddenCredentials($0.control, facts) }
     }
 
     /// A call that changes the thread's credentials, or execve: forget what is known of the
@@ -294,17 +321,12 @@ final class Supervisor: @unchecked Sendable {
         case .success(let bytes): address = bytes
         case .failure(let error): return reply(n.id, .error(error.value))
         }
-        let cap = kind.udpFamily != nil ? MessageLimits.datagram : MessageLimits.stream
-        let length = Int(min(n.args[2], UInt64(cap)))
-        var data: [UInt8] = []
-        var dataFault = false
-        if length > 0 {
-            if let bytes = readRemote(n.tid, n.args[1], length) { data = bytes } else { dataFault = true }
-        }
-        if n.args[2] > UInt64(cap) && kind.udpFamily != nil { data.append(0) }  // EMSGSIZE after the check
+        let cap = kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy
+        let (data, missing) = copyData(n.tid, [(n.args[1], min(n.args[2], MessageLimits.transfer))], cap: cap)
         guard isValid(n.id) else { return }
-        let message = CopiedMessage(address: address, data: data, control: [], dataFault: dataFault)
-        send([message], single: true, call, kind, flags: Int32(truncatingIfNeeded: n.args[3]))
+        let message = CopiedMessage(address: address, data: data, missing: missing)
+        // MSG_CMSG_COMPAT means something to sendmsg only: sendto passes it on, ignored.
+        send([message], single: true, call, kind, flags: Int32(truncatingIfNeeded: n.args[3]) & ~compatibilityFlag)
     }
 
     // MARK: Performing calls on the duplicate
@@ -399,6 +421,7 @@ struct Errno32: Error { var value: Int32; init(_ value: Int32) { self.value = va
 let msgDontWait: Int32 = 0x40
 let msgNoSignal: Int32 = 0x4000
 let msgZeroCopy: Int32 = 0x400_0000
+let compatibilityFlag = Int32(bitPattern: 0x8000_0000)  // MSG_CMSG_COMPAT
 let socketZeroCopy: Int32 = 60  // SO_ZEROCOPY
 let oPath: Int32 = 0o10000000
 

@@ -53,6 +53,7 @@ enum Launcher {
             failure(for: error, policy: policy).exit()
         }
         command.argument0 = request.command[0]
+        command.keepsNetworkCapabilities = policy.keepNetworkCapabilities
 
         let prepared: PreparedSandbox
         do {

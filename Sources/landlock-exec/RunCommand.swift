@@ -128,6 +128,10 @@ struct NetworkOptions: ParsableArguments {
     @Flag(help: "Print each UDP call the supervisor denies, as a Landlock audit record plus the option that would allow it.")
     var logDenials = false
 
+    @Flag(help: ArgumentHelp(
+        "Keep CAP_NET_RAW and CAP_NET_ADMIN. By default a command that has them (root) loses them whenever a network right is handled: Landlock does not restrict raw and packet sockets, which would bypass the network rules."))
+    var keepNetworkCapabilities = false
+
     @Option(name: .customLong("unrestricted"), help: ArgumentHelp(
         "Leave one network right unhandled (repeatable).",
         valueName: "right"))
@@ -357,6 +361,7 @@ extension LandlockExec {
             policy.bestEffort = bestEffort
             policy.udpSupervisor = network.udpSupervisor
             policy.logDenials = network.logDenials
+            policy.keepNetworkCapabilities = network.keepNetworkCapabilities
             if printPolicy {
                 var status = StatusReport(landlock: .current, errata: nil)
                 status.outerSupervisor = !SupervisorAvailability.outerListener ? .none

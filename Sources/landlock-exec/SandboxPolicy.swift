@@ -75,6 +75,8 @@ struct SandboxPolicy {
     var udpSupervisor: UDPSupervisorMode = .auto
     /// Print the UDP calls the supervisor denies, in the shape of Landlock's audit records.
     var logDenials = false
+    /// Keep CAP_NET_RAW and CAP_NET_ADMIN (`SandboxedCommand.keepsNetworkCapabilities`).
+    var keepNetworkCapabilities = false
 
     var handledFileSystem: FileSystemAccess { explicitFileSystem.union(implicitFileSystem) }
     var handledNetwork: NetworkAccess { explicitNetwork.union(implicitNetwork) }

@@ -89,6 +89,9 @@ struct MessageFuzzTests {
                 executable: fuzzer, arguments: arguments, ruleset: try! udpRuleset(connect: [port], bind: [0, port]),
                 udp: .supervisor)
             command.compatibility = .bestEffort
+            // The native run has every capability: compare like with like (the supervised program
+            // would otherwise lack CAP_NET_RAW and CAP_NET_ADMIN, which SO_PRIORITY above 6 needs).
+            command.keepsNetworkCapabilities = true
             let prepared = try! command.prepare()
             guard prepared.status.usesSupervisor else { exit(3) }
             let status = try! prepared.spawn().wait()

@@ -269,11 +269,8 @@ struct ThreatModelTests {
         }
     }
 
-    // MARK: - Needs `SandboxedCommand.keepsNetworkCapabilities` (finding 7 fix)
-    //
-    // Enable with `-Xswiftc -DSANDBOXED_COMMAND_KEEPS_NETWORK_CAPABILITIES`, or remove the #if once
-    // the property exists: it does not compile before.
-    #if SANDBOXED_COMMAND_KEEPS_NETWORK_CAPABILITIES
+    // MARK: - SandboxedCommand.keepsNetworkCapabilities (finding 7)
+
     /// `keepsNetworkCapabilities = true` keeps CAP_NET_RAW and CAP_NET_ADMIN: both sockets open.
     @Test(arguments: [true, false])
     func finding7_keepsNetworkCapabilitiesKeepsThem(supervised: Bool) throws {
@@ -289,5 +286,4 @@ struct ThreatModelTests {
         #expect(hasNetworkCapability(values["CapEff"], 13) == true, "\(output)")
         #expect(hasNetworkCapability(values["CapBnd"], 12) == true, "\(output)")
     }
-    #endif
 }

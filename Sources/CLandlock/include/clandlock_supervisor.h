@@ -259,6 +259,9 @@ long clandlock_read_memory(pid_t pid, uint64_t remote, void *_Nonnull local, siz
 /// a fault in the second range gives a short count.
 long clandlock_read_memory2(pid_t pid, uint64_t remote1, void *_Nonnull local1, size_t length1, uint64_t remote2,
                             void *_Nonnull local2, size_t length2);
+/// Copies `length` bytes, or those before the first page that cannot be read; returns how
+/// many (0 when none).
+long clandlock_read_memory_prefix(pid_t pid, uint64_t remote, void *_Nonnull local, size_t length);
 long clandlock_write_memory(pid_t pid, uint64_t remote, const void *_Nonnull local, size_t length);
 /// pthread_sigmask(SIG_BLOCK, all) for the calling thread, so the supervisor's threads never
 /// run the host program's signal handlers.
