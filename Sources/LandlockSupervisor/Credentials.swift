@@ -61,6 +61,10 @@ struct Credentials: Equatable, Sendable {
         }
     }
 
+    /// Whether a program started with these credentials could hold capabilities of `mask`:
+    /// they are permitted, or it is root (which gets its bounding set on `execve`).
+    func mightGive(_ mask: UInt64) -> Bool { permitted & mask != 0 || uid.prefix(3).contains(0) }
+
     /// Whether the effective set holds `capability` (a `CAP_*` number).
     func has(_ capability: Int) -> Bool { effective & (1 << UInt64(capability)) != 0 }
 }

@@ -92,6 +92,15 @@ final class DenialSink: @unchecked Sendable {
         }
     }
 
+    /// Waits until every queued line is written, for at most `milliseconds`.
+    func flush(waitingAtMost milliseconds: Int64) {
+        let deadline = monotonicMilliseconds() + milliseconds
+        while state.withLock({ $0.writing }) && monotonicMilliseconds() < deadline {
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+            nanosleep(&pause, nil)
+        }
+    }
+
     /// The writer: empties the queue, then ends.
     private func drain() {
         _ = clandlock_block_all_signals()

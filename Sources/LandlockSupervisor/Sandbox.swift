@@ -311,7 +311,13 @@ public struct SandboxedCommand: Sendable {
         status.registeredWithOuterSupervisor = registers
         let dropCapabilities: UInt64 = keepsNetworkCapabilities || ruleset.handledNetwork.isEmpty
             ? 0 : 1 << UInt64(capabilityNetworkRaw) | 1 << UInt64(capabilityNetworkAdministration)
-        if dropCapabilities != 0 { status.droppedCapabilities = ["cap_net_raw", "cap_net_admin"] }
+        // Said only where the program could have them: from root (execve gives root the
+        // bounding set) or from capabilities this process holds.
+        if dropCapabilities != 0,
+            ThreadFacts(thread: clandlock_gettid()).map({ $0.credentials.mightGive(dropCapabilities) }) ?? true
+        {
+            status.droppedCapabilities = ["cap_net_raw", "cap_net_admin"]
+        }
         var nest: NestPlan? = nil
         if registers {
             nest = NestPlan(layer: UDPLayer(ruleset: ruleset))
@@ -447,7 +453,7 @@ public struct PreparedSandbox: ~Copyable {
             handoff.cancel()
             throw SeccompError(.internalInconsistency, "Failed to receive the seccomp listener")
         }
-        return SandboxedProcess(pid: result.pid)
+        return SandboxedProcess(pid: result.pid, denials: denials)
     }
 
     /// Restricts the calling process and replaces it with the program (`execve`), with no
@@ -483,14 +489,20 @@ public final class SandboxedProcess: Sendable {
     /// program's wait status on.
     private let anchor: (pid: pid_t, status: Int32)?
 
-    init(pid: Int32, anchor: (pid: pid_t, status: Int32)? = nil) {
+    /// The sandbox's denial log, written by a thread of its own: flushed before `wait()`
+    /// returns, for at most a second (a log nobody reads must not hold the caller up).
+    private let denials: DenialSink?
+
+    init(pid: Int32, anchor: (pid: pid_t, status: Int32)? = nil, denials: DenialSink? = nil) {
         self.pid = pid
         self.anchor = anchor
+        self.denials = denials
     }
 
     /// Waits for the program to end. The supervisor keeps serving the program's descendants
     /// that outlive it, for as long as the calling process lives. Call it once.
     public func wait() -> TerminationStatus {
+        defer { denials?.flush(waitingAtMost: 1000) }
         var status: Int32 = 0
         if let anchor {
             // The program is the anchor's child: the anchor writes its wait status, then keeps

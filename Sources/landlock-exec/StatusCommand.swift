@@ -12,7 +12,8 @@ extension LandlockExec {
             discussion: """
                 For every right, scope and restrict-self flag: "kernel" when the running kernel \
                 enforces it, "supervisor" when landlock-exec's user-space supervisor does, or "none" \
-                with the reason.
+                with the reason; then what landlock-exec does about what Landlock does not cover \
+                (raw and packet sockets, the supervisor's own limits).
                 """)
 
         @Flag(help: "Print the report as JSON.")
@@ -121,8 +122,16 @@ struct StatusReport {
             }
             out += "  \(name)  \(what)\n"
         }
+        out += "\nBeyond Landlock:\n"
+        for (name, what) in Self.beyondLandlock { out += "  \(name.padding(to: width))  \(what)\n" }
         return out
     }
+
+    /// What landlock-exec does about what no Landlock right covers (the same on every kernel).
+    static let beyondLandlock = [
+        ("raw_and_packet_sockets", "not restricted by Landlock: CAP_NET_RAW and CAP_NET_ADMIN are dropped from the command when a network right is handled (--keep-network-capabilities keeps them)"),
+        ("supervisor_reach", "the supervised command cannot change the supervisor's resource limits or scheduling (prlimit, setpriority, ioprio_set, sched_set* on another process: EPERM)"),
+    ]
 
     var json: String {
         var fields: [String] = []
@@ -144,6 +153,8 @@ struct StatusReport {
                 + (row.reason.map { ", \"reason\": \"\($0)\"" } ?? "") + "}"
         }
         fields.append("\"rights\": [\n" + rights.joined(separator: ",\n") + "\n  ]")
+        let beyond = Self.beyondLandlock.map { "    {\"name\": \"\($0.0)\", \"handling\": \"\($0.1)\"}" }
+        fields.append("\"beyondLandlock\": [\n" + beyond.joined(separator: ",\n") + "\n  ]")
         return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
     }
 }

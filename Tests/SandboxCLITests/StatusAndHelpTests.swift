@@ -46,6 +46,10 @@ struct StatusAndHelpTests {
           restrict_self.tsync               not enforced: kernel ABI 7 < 8 (landlock-exec does not need it: execve ends its other threads)
           restrict_self.no_new_privs        enforced by the kernel: set with prctl(PR_SET_NO_NEW_PRIVS); the flag needs ABI 11
 
+        Beyond Landlock:
+          raw_and_packet_sockets            not restricted by Landlock: CAP_NET_RAW and CAP_NET_ADMIN are dropped from the command when a network right is handled (--keep-network-capabilities keeps them)
+          supervisor_reach                  the supervised command cannot change the supervisor's resource limits or scheduling (prlimit, setpriority, ioprio_set, sched_set* on another process: EPERM)
+
         """
 
     @Test(.enabled(if: TestKernel.abi == 7, "The golden status text is for Landlock ABI 7"))
