@@ -117,6 +117,7 @@ func executeRow(_ arguments: ChildArguments) -> Never {
                 executable: ownExecutable(), arguments: inner.encoded, ruleset: try ruleset(for: layer, environment),
                 udp: arguments.mode.udp)
             command.inheritedFileDescriptors = [fd] + arguments.sockets.values.sorted()
+            command.keepsNetworkCapabilities = true  // The table checks Landlock's own semantics.
             let prepared = try command.prepare()
             report(fd, "STATUS inner layer: \(prepared.status)")
             if let reason = skipReason(prepared.status, layer: layer, mode: arguments.mode) {

@@ -214,6 +214,9 @@ final class Runner {
             executable: executable, arguments: arguments.encoded, ruleset: try ruleset(for: row.layers[0], environment),
             udp: mode.udp)
         command.inheritedFileDescriptors = [pipeFDs[1]] + environment.sockets.values.sorted()
+        // The table checks Landlock's semantics (raw sockets are not covered): the capability
+        // drop of SandboxedCommand, beyond Landlock, is tested on its own.
+        command.keepsNetworkCapabilities = true
         let prepared: PreparedSandbox
         do {
             prepared = try command.prepare()
