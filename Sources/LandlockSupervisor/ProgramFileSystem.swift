@@ -63,8 +63,13 @@ final class FileSystemView: @unchecked Sendable {
         self.mask = mask
     }
 
+    /// Whether entering changes the thread's root: it cannot go back, so the call runs on a
+    /// thread of its own.
+    var changesRoot: Bool { root >= 0 }
+
     /// Gives the calling executor thread, and only it, the program's root, working directory
-    /// and umask. `false`: it could not; refuse the call.
+    /// and umask. `false`: it could not; refuse the call. Without a new root, what it changes
+    /// is set again by the next call that needs it (a pooled executor keeps its own fs).
     func enter() -> Bool {
         guard clandlock_unshare_fs() == 0 else { return false }
         if root >= 0 {

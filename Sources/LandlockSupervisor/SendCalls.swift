@@ -104,7 +104,7 @@ extension Supervisor {
             view = captured
         }
         if needsDomain || !call.performer.isSupervisor {
-            call.context.domain.run { [self, view] in
+            call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor) { [self, view] in
                 guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
                 transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: true)
             }
@@ -131,8 +131,7 @@ extension Supervisor {
                 guard mayBlock else {
                     // Finish off the notification loop; the monitor goes on with others.
                     let sentSoFar = sentCount
-                    startThread { [self] in
-                        _ = clandlock_block_all_signals()
+                    call.context.domain.run { [self] in
                         transmit(messages, from: index, sent: sentSoFar, single: single, call, kind, flags: flags,
                                  blocking: blocking, mayBlock: true)
                     }

@@ -299,7 +299,7 @@ final class Supervisor: @unchecked Sendable {
                 reply(n.id, outcome)
             }
             if call.performer.isSupervisor { return decideAndPerform() }
-            return call.context.domain.run { [self] in
+            return call.context.domain.run(isolated: true) { [self] in
                 guard call.performer.take() else { return reply(n.id, .error(EPERM)) }
                 decideAndPerform()
             }
@@ -307,7 +307,7 @@ final class Supervisor: @unchecked Sendable {
         guard let view = FileSystemView.capture(thread: n.tid, addresses: [address], kind: kind, creating: operation == .bind)
         else { return reply(n.id, .error(EACCES)) }
         guard isValid(n.id) else { return }
-        call.context.domain.run { [self] in
+        call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor) { [self] in
             guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
             reply(n.id, perform(operation, call.socket, address))
         }

@@ -53,7 +53,11 @@ extension Substring {
     }
 }
 
-/// A signal pending for a thread that it neither blocks nor ignores.
+/// A signal pending for a thread that interrupts a blocking call: one it neither blocks nor
+/// ignores, and catches with a handler. Signals whose default action applies do not: a stop or
+/// continue signal (SIGSTOP, SIGTSTP, SIGCONT: Ctrl-Z and `fg`) is handled by the kernel, which
+/// restarts the call transparently, and a fatal one kills the thread (the notification then
+/// goes stale).
 enum PendingSignal {
     case none
     /// Directed at the thread (`SigPnd`): only this thread can take it.
@@ -69,15 +73,15 @@ func pendingSignal(_ statusFD: Int32) -> PendingSignal {
     var bytes = [UInt8](repeating: 0, count: 4096)
     let count = bytes.withUnsafeMutableBytes { pread(statusFD, $0.baseAddress, 4096, 0) }
     guard count > 0 else { return .none }
-    let text = String(decoding: bytes[0..<count], as: UTF8.self)
     var fields: [String: UInt64] = [:]
-    for line in text.split(separator: "\n") {
-        for key in ["SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:"] where line.hasPrefix(key) {
-            fields[key] = UInt64(line.dropFirst(key.count).trimmingCharacters(), radix: 16)
-        }
+    for line in bytes[0..<count].split(separator: UInt8(ascii: "\n")) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+        let key = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
+        guard ["SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"].contains(key) else { continue }
+        fields[key] = UInt64(hex: line[(colon + 1)...].filter { $0 != 0x20 && $0 != 0x09 })
     }
-    let deliverable = ~(fields["SigBlk:"] ?? 0) & ~(fields["SigIgn:"] ?? 0)
-    if (fields["SigPnd:"] ?? 0) & deliverable != 0 { return .thread }
-    if (fields["ShdPnd:"] ?? 0) & deliverable != 0 { return .process }
+    let interrupting = ~(fields["SigBlk"] ?? 0) & ~(fields["SigIgn"] ?? 0) & (fields["SigCgt"] ?? 0)
+    if (fields["SigPnd"] ?? 0) & interrupting != 0 { return .thread }
+    if (fields["ShdPnd"] ?? 0) & interrupting != 0 { return .process }
     return .none
 }

@@ -259,6 +259,12 @@ struct SupervisedSemanticsTests {
         #expect(try run(["blocksig", target, flags], try udpRuleset()) == .exited(expected))
     }
 
+    /// SIGSTOP then SIGCONT (Ctrl-Z, `fg`) during a blocking trapped send: the kernel restarts
+    /// the call transparently (no handler runs), so it completes; it used to fail with EINTR.
+    @Test func blockingSendSurvivesStopAndContinue() throws {
+        #expect(try run(["blockstop"], try udpRuleset()) == .exited(0))
+    }
+
     /// Relative pathname AF_UNIX addresses resolve against the calling thread's working
     /// directory, also when the sandbox's filesystem rules deny /proc to the executor threads.
     @Test(arguments: [false, true])
