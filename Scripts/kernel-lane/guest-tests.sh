@@ -70,10 +70,12 @@ for bundle in /payload/*PackageTests.xctest; do
     # --testing-library swift-testing: run the swift-testing tests of the bundle.
     # Exit tests re-execute the bundle itself, so it must stay at this path.
     # Skipped here, run on the host: SandboxCLITests (they compare GNU tools' messages and
-    # exit codes), SupervisedSandboxTests and SupervisedSemanticsTests (their helper is compiled with gcc from the source
-    # tree at test time; landlock-probe --mode supervisor covers the supervisor in the guest).
+    # exit codes), SupervisedSandboxTests, SupervisedSemanticsTests, ThreatModelTests and
+    # MessageFuzzTests (their C helpers are compiled with gcc from the source tree at test
+    # time, and the guest has no compiler; landlock-probe --mode supervisor covers the
+    # supervisor in the guest).
     step "tests/$(basename "$bundle" .xctest)" "$bundle" --testing-library swift-testing \
-        --skip 'SandboxCLITests|Supervised[A-Za-z]*Tests'
+        --skip 'SandboxCLITests|Supervised[A-Za-z]*Tests|ThreatModelTests|MessageFuzzTests'
 
 done
 [ "$found_bundle" = 1 ] || skip tests "no *PackageTests.xctest in the payload"
