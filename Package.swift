@@ -52,11 +52,11 @@ let package = Package(
             swiftSettings: strictSettings),
         // Runs one row of the network conformance table (Conformance/) under a policy.
         .executableTarget(
-            name: "landlock-probe", dependencies: ["Landlock", "LandlockSupervisor", "CLandlock"],
+            name: "landlock-probe", dependencies: ["Landlock", "LandlockSupervisor"],
             swiftSettings: strictSettings),
         // Workloads for the benchmarks (Benchmarks/run.sh compares them with and without a sandbox).
         .executableTarget(
-            name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor", "CLandlock"],
+            name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor"],
             path: "Benchmarks/landlock-bench", swiftSettings: strictSettings),
         .target(name: "LandlockTestSupport", dependencies: ["Landlock"], swiftSettings: strictSettings),
         .testTarget(name: "LandlockTests", dependencies: ["Landlock"], swiftSettings: testSettings),
@@ -65,7 +65,7 @@ let package = Package(
             swiftSettings: testSettings),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["LandlockSupervisor", "Landlock", "LandlockTestSupport", "CLandlock"],
+            dependencies: ["LandlockSupervisor", "Landlock", "LandlockTestSupport"],
             swiftSettings: testSettings),
         .testTarget(
             name: "SandboxCLITests", dependencies: ["LandlockTestSupport"], swiftSettings: testSettings),

@@ -1,4 +1,3 @@
-internal import CLandlock
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
 import LandlockSupervisor
@@ -183,7 +182,8 @@ struct Driver {
     /// Runs `workload` once as `variant`; returns nanoseconds per operation.
     func measure(_ workload: Workload, _ variant: Variant) -> Double {
         var fds: [Int32] = [0, 0]
-        guard clandlock_pipe_cloexec(&fds) == 0 else { fail("pipe2", errno: errno) }
+        guard let pipe = closeOnExecPipe() else { fail("pipe2", errno: errno) }
+        fds = pipe
         let arguments =
             [
                 "workload", workload.rawValue, "--seconds", format(runSeconds, 3), "--udp-port", "\(udpPort)",

@@ -1,4 +1,3 @@
-internal import CLandlock
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
 import LandlockSupervisor
@@ -188,7 +187,8 @@ func statusCheck(_ variant: Variant, kernelUDP: Bool) -> ((SandboxStatus) -> Str
 /// Runs a program to completion with its standard output captured (standard error passes).
 func capture(_ path: String, _ arguments: [String]) -> (status: Int32, output: String) {
     var fds: [Int32] = [0, 0]
-    guard clandlock_pipe_cloexec(&fds) == 0 else { fail("pipe2", errno: errno) }
+    guard let pipe = closeOnExecPipe() else { fail("pipe2", errno: errno) }
+    fds = pipe
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)

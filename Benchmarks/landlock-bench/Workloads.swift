@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-internal import CLandlock
+import LandlockSupervisor
 
 #if canImport(Glibc)
     import Glibc
@@ -24,33 +24,11 @@ struct WorkloadOptions {
 /// thread that answers each notification with `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, with
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`. No checks: only a calibration.
 func installTrapFloor() {
-    let sendto = UInt32(clandlock_syscall_number("sendto"))
-    var program = [
-        clandlock_sock_filter(code: 0x20, jt: 0, jf: 0, k: 0),  // load seccomp_data.nr
-        clandlock_sock_filter(code: 0x15, jt: 0, jf: 1, k: sendto),  // == sendto?
-        clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x7fc0_0000),  // USER_NOTIF
-        clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000),  // ALLOW
-    ]
-    guard clandlock_set_no_new_privs() == 0 else { fail("prctl(PR_SET_NO_NEW_PRIVS)", errno: errno) }
     // Only this thread is filtered (no TSYNC); the answering thread, started after, inherits
     // the filter but never calls sendto.
-    let listener = clandlock_seccomp_install(UInt32(CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER), &program, 4)
+    let listener = SeccompTools.install(.notify, for: "sendto", listener: true)
     guard listener >= 0 else { fail("seccomp(SET_MODE_FILTER, NEW_LISTENER)", errno: errno) }
-    // SET_FLAGS takes its argument by value.
-    _ = clandlock_ioctl(
-        listener, clandlock_seccomp_ioctl_notif_set_flags,
-        UnsafeMutableRawPointer(bitPattern: UInt(CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)))
-    _ = spawnThread {
-        while true {
-            var notification = clandlock_seccomp_notif()
-            if clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_recv, &notification) != 0 {
-                if errno == EINTR || errno == ENOENT { continue }
-                return
-            }
-            var response = clandlock_seccomp_notif_resp(id: notification.id, val: 0, error: 0, flags: 1)  // CONTINUE
-            _ = clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_send, &response)
-        }
-    }
+    guard SeccompTools.continueEverything(listener) else { fail("pthread_create", errno: errno) }
 }
 
 /// A timed loop: the body performs `opsPerBatch` operations and is timed; `between` (not
@@ -127,9 +105,7 @@ enum Workload: String, CaseIterable {
         alarm(120)  // A stuck workload dies instead of hanging the driver.
         signal(SIGPIPE, SIG_IGN)
         if options.allowAllFilter {
-            var allow = [clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000)]  // BPF_RET|BPF_K, ALLOW
-            guard clandlock_set_no_new_privs() == 0 else { fail("prctl(PR_SET_NO_NEW_PRIVS)", errno: errno) }
-            guard clandlock_seccomp_install(0, &allow, 1) == 0 else { fail("seccomp(SET_MODE_FILTER)", errno: errno) }
+            guard SeccompTools.install(.allow) == 0 else { fail("seccomp(SET_MODE_FILTER)", errno: errno) }
         }
         if options.trapFloor { installTrapFloor() }
         switch self {

@@ -85,3 +85,10 @@ func pendingSignal(_ statusFD: Int32) -> PendingSignal {
     if (fields["ShdPnd"] ?? 0) & interrupting != 0 { return .process }
     return .none
 }
+
+/// `pipe2(O_CLOEXEC)` (Glibc does not export pipe2 to Swift): `[read, write]`, or `nil` with
+/// errno set. Package API for the benchmarks and the probe.
+package func closeOnExecPipe() -> [Int32]? {
+    var fds: [Int32] = [-1, -1]
+    return clandlock_pipe_cloexec(&fds) == 0 ? fds : nil
+}

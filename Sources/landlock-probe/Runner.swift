@@ -4,7 +4,6 @@
 // SandboxedCommand, and compares the reported results and the datagrams that arrived.
 import Landlock
 import LandlockSupervisor
-internal import CLandlock
 
 #if canImport(Glibc)
 import Glibc
@@ -198,7 +197,8 @@ final class Runner {
 
         // The sandboxed process.
         var pipeFDs: [Int32] = [0, 0]
-        guard clandlock_pipe_cloexec(&pipeFDs) == 0 else { throw TableError(description: "pipe2: \(errnoName(errno))") }
+        guard let pipe = closeOnExecPipe() else { throw TableError(description: "pipe2: \(errnoName(errno))") }
+        pipeFDs = pipe
         resources.fds.append(pipeFDs[0])
         var arguments = ChildArguments()
         arguments.row = row.name

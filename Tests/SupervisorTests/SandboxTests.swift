@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-internal import CLandlock
 import Landlock
 import Testing
 
@@ -19,10 +18,7 @@ let helper: String? = {
     return status == 0 ? output : nil
 }()
 
-let userNotification: Bool = {
-    var sizes = clandlock_seccomp_notif_sizes()
-    return clandlock_seccomp(UInt32(CLANDLOCK_SECCOMP_GET_NOTIF_SIZES), 0, &sizes) == 0
-}()
+let userNotification = SeccompTools.userNotificationAvailable
 
 /// A UDP receiver on 127.0.0.1 outside the sandbox.
 final class Receiver {
@@ -161,8 +157,6 @@ struct SupervisedSandboxTests {
             usleep(100_000)
             // Closing every listener descriptor of this process ends the supervision.
             for fd in Int32(3)..<Int32(1024) {
-                var sizes = clandlock_seccomp_notif_sizes()
-                _ = sizes
                 if let target = readlinkString("/proc/self/fd/\(fd)"), target.contains("seccomp notify") { close(fd) }
             }
             let status = process.wait()
@@ -310,21 +304,11 @@ struct SupervisedSemanticsTests {
     /// "not enforced", and the kernel part still applies.
     @Test func nestedStrictRefusedBestEffortReported() async {
         await #expect(processExitsWith: .success) {
-            let program = [clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000)]
-            _ = clandlock_set_no_new_privs()
-            let listener = program.withUnsafeBufferPointer {
-                clandlock_seccomp_install(UInt32(CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER), $0.baseAddress!, 1)
-            }
+            let listener = SeccompTools.install(.allow, listener: true)
             guard listener >= 0 else { exit(2) }
             // A foreign supervisor that answers every connect with 0, blindly: it must not be
             // taken for one that takes the registration of nested sandboxes.
-            let blindZero = [
-                clandlock_sock_filter(code: 0x20, jt: 0, jf: 0, k: 0),  // ld [nr]
-                clandlock_sock_filter(code: 0x15, jt: 0, jf: 1, k: UInt32(clandlock_syscall_number("connect"))),
-                clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x0005_0000),  // SECCOMP_RET_ERRNO | 0
-                clandlock_sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000),  // SECCOMP_RET_ALLOW
-            ]
-            guard blindZero.withUnsafeBufferPointer({ clandlock_seccomp_install(0, $0.baseAddress!, 4) }) == 0 else { exit(8) }
+            guard SeccompTools.install(.errno(0), for: "connect") == 0 else { exit(8) }
             guard SupervisorAvailability.outerListener, !SupervisorAvailability.outerSupervisorTakesRegistrations else {
                 exit(9)
             }

@@ -6,7 +6,6 @@
 // supervisor down, in an exit test). The landlock-exec side is in
 // Tests/SandboxCLITests/ThreatModelCLITests.swift. The sandboxed program is the attack helper,
 // Helpers/attack_helper.c.txt.
-internal import CLandlock
 import Landlock
 import LandlockTestSupport
 import Testing
