@@ -75,6 +75,23 @@ extension Supervisor {
 
     // MARK: The general path
 
+    /// sendto(2) with an address (the filter lets the others through).
+    func handleSendto(_ call: Call, _ kind: SocketKind) {
+        let n = call.notification
+        let address: [UInt8]
+        switch copyAddress(n.tid, n.args[4], n.args[5]) {
+        case .success(let bytes): address = bytes
+        case .failure(let error): return reply(n.id, .error(error.value))
+        }
+        let cap = kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy
+        let (data, missing) = copyData(n.tid, [(n.args[1], min(n.args[2], MessageLimits.transfer))], cap: cap)
+        guard isValid(n.id) else { return }
+        let message = CopiedMessage(address: address, data: data, missing: missing)
+        // MSG_CMSG_COMPAT means something to sendmsg only: sendto passes it on, ignored.
+        send([message], single: true, call, kind, flags: Int32(truncatingIfNeeded: n.args[3]) & ~compatibilityFlag)
+    }
+
+
     /// Sends the messages in order, as sendto/sendmsg (`single`) or sendmmsg, then replies.
     /// Tries without blocking on the monitor; if a blocking socket would block, the rest runs
     /// on its own thread. Calls with an address on sockets other than UDP, and every call of a

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+//
+// The supervisor: one monitor thread receives the notifications of the sandboxed process tree
+// and dispatches each to the unit of its system call (AddressCalls: connect, bind; SendCalls:
+// sendto, sendmsg, sendmmsg; NestedLayers: registrations), after finding what applies to the
+// calling thread (ThreadTable: its credentials and layers). Calls that change credentials or
+// execute are only observed. Decisions are UDPDecision's; performing is done on the duplicate
+// of the program's socket, by the monitor or by an executor of the program's domain.
 internal import CLandlock
 import Landlock
 import Synchronization
@@ -6,75 +13,6 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The result of an emulated call: the syscall's return value or an errno.
-enum Outcome: Equatable {
-    case value(Int64)
-    case error(Int32)
-}
-
-/// The kernel's "restart the call if the handler allows it, else EINTR" code. Returned when a
-/// signal is pending for a thread whose blocking call the supervisor is performing.
-let errnoRestartSys: Int32 = 512
-
-/// One notification, copied out of the kernel's struct.
-struct Notification: Sendable {
-    var id: UInt64
-    var tid: pid_t
-    var nr: Int32
-    var args: [UInt64]
-}
-
-/// What the supervisor knows about a socket (`getsockopt` on the duplicate).
-struct SocketKind {
-    var domain: Int32
-    var type: Int32
-    var proto: Int32
-
-    init(domain: Int32, type: Int32, proto: Int32) {
-        self.domain = domain
-        self.type = type
-        self.proto = proto
-    }
-
-    init?(_ fd: Int32) {
-        func option(_ name: Int32) -> Int32? {
-            var value: Int32 = 0
-            var length = socklen_t(4)
-            return getsockopt(fd, SOL_SOCKET, name, &value, &length) == 0 ? value : nil
-        }
-        guard let domain = option(SO_DOMAIN), let type = option(SO_TYPE), let proto = option(SO_PROTOCOL) else {
-            return nil
-        }
-        self.domain = domain
-        self.type = type
-        self.proto = proto
-    }
-
-    /// `sk_is_udp()`: inet family, SOCK_DGRAM, IPPROTO_UDP.
-    var udpFamily: UDPSocketFamily? {
-        guard type == Int32(SOCK_DGRAM.rawValue), proto == Int32(IPPROTO_UDP) else { return nil }
-        return domain == AF_INET ? .inet : domain == AF_INET6 ? .inet6 : nil
-    }
-
-    var isStream: Bool { type == Int32(SOCK_STREAM.rawValue) }
-}
-
-/// Who performs a call for the program's thread (see Credentials.swift).
-enum Performer: Sendable {
-    /// A supervisor thread as it is: its credentials are the program thread's.
-    case supervisor
-    /// An executor thread that first takes these credentials.
-    case adopting(Credentials)
-
-    /// Takes the credentials on the calling (executor) thread; `false`: refuse the call.
-    func take() -> Bool {
-        guard case .adopting(let credentials) = self else { return true }
-        return credentials.adopt()
-    }
-
-    var isSupervisor: Bool { if case .supervisor = self { true } else { false } }
-}
 
 /// The supervisor of one sandboxed process tree: receives its notifications and performs the
 /// calls it allows.
@@ -274,159 +212,10 @@ final class Supervisor: @unchecked Sendable {
         replyContinue(n.id)
     }
 
-    /// connect(2) and bind(2): on a UDP socket, decided and performed under the UDP lock; on
-    /// another socket, performed by an executor in the program's domain (the kernel checks it).
-    private func handleAddressCall(_ operation: AddressCall, _ call: Call, _ kind: SocketKind) {
-        let n = call.notification
-        let address: [UInt8]
-        switch copyAddress(n.tid, n.args[1], n.args[2]) {
-        case .success(let bytes): address = bytes
-        case .failure(let error): return reply(n.id, .error(error.value))
-        }
-        guard isValid(n.id) else { return }
-        if let family = kind.udpFamily {
-            let decideAndPerform: @Sendable () -> Void = { [self] in
-                let outcome = udpLock.withLock { _ -> Outcome in
-                    let udp: UDPOperation = operation == .connect ? .connect : .bind
-                    let decision = UDPDecision.check(
-                        udp, family: family, address: address, isBound: isBound(call.socket), policy: call.context.policy)
-                    if let error = decision.errno {
-                        report(decision, operation: udp, call.context)
-                        return .error(error)
-                    }
-                    return perform(operation, call.socket, address)
-                }
-                reply(n.id, outcome)
-            }
-            if call.performer.isSupervisor { return decideAndPerform() }
-            return call.context.domain.run(isolated: true) { [self] in
-                guard call.performer.take() else { return reply(n.id, .error(EPERM)) }
-                decideAndPerform()
-            }
-        }
-        guard let view = FileSystemView.capture(thread: n.tid, addresses: [address], kind: kind, creating: operation == .bind)
-        else { return reply(n.id, .error(EACCES)) }
-        guard isValid(n.id) else { return }
-        call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor) { [self] in
-            guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
-            reply(n.id, perform(operation, call.socket, address))
-        }
-    }
-
-    /// sendto(2) with an address (the filter lets the others through).
-    private func handleSendto(_ call: Call, _ kind: SocketKind) {
-        let n = call.notification
-        let address: [UInt8]
-        switch copyAddress(n.tid, n.args[4], n.args[5]) {
-        case .success(let bytes): address = bytes
-        case .failure(let error): return reply(n.id, .error(error.value))
-        }
-        let cap = kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy
-        let (data, missing) = copyData(n.tid, [(n.args[1], min(n.args[2], MessageLimits.transfer))], cap: cap)
-        guard isValid(n.id) else { return }
-        let message = CopiedMessage(address: address, data: data, missing: missing)
-        // MSG_CMSG_COMPAT means something to sendmsg only: sendto passes it on, ignored.
-        send([message], single: true, call, kind, flags: Int32(truncatingIfNeeded: n.args[3]) & ~compatibilityFlag)
-    }
-
-    // MARK: Performing calls on the duplicate
-
-    enum AddressCall { case connect, bind }
-
-    func perform(_ call: AddressCall, _ socket: Int32, _ address: [UInt8]) -> Outcome {
-        let result = address.withUnsafeBytes { bytes -> Int32 in
-            let pointer = bytes.baseAddress?.assumingMemoryBound(to: sockaddr.self)
-            return call == .connect
-                ? connect(socket, pointer, socklen_t(address.count)) : bind(socket, pointer, socklen_t(address.count))
-        }
-        return result == 0 ? .value(0) : .error(lastErrno)
-    }
-
-    func isBound(_ socket: Int32) -> Bool {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) == 0 }
-        }
-        guard ok else { return true }  // Cannot tell: the kernel would see the socket as it is.
-        return withUnsafeBytes(of: storage) { $0[2] != 0 || $0[3] != 0 }
-    }
-
     /// Logs a denial where the layer that denied it asked for it (`--log-denials` of the
     /// sandbox or of a nested one). Never blocks: the sink queues it.
     func report(_ decision: UDPDecision, operation: UDPOperation, _ context: CallContext) {
         guard let layer = decision.layer, context.denials.indices.contains(layer) else { return }
         context.denials[layer]?.record(UDPDenial(decision: decision, operation: operation))
     }
-}
-
-/// The system call numbers the supervisor tells apart.
-struct SyscallNumbers {
-    let connect = syscallNumber("connect")
-    let bind = syscallNumber("bind")
-    let sendto = syscallNumber("sendto")
-    let sendmsg = syscallNumber("sendmsg")
-    let sendmmsg = syscallNumber("sendmmsg")
-    /// Calls the filter reports only so that the supervisor forgets what they change.
-    let observed: Set<Int32> = Set((SeccompFilter.credentialCalls + SeccompFilter.execCalls + ["unshare"]).map(syscallNumber))
-    let exec: Set<Int32> = Set(SeccompFilter.execCalls.map(syscallNumber))
-}
-
-private func syscallNumber(_ name: String) -> Int32 { Int32(clandlock_syscall_number(name)) }
-
-/// One notified call being handled: owns the duplicate of the program's socket and the pidfd
-/// of its process, closed when the last job working on the call is done.
-final class Call: @unchecked Sendable {
-    let notification: Notification
-    let socket: Int32
-    let pidfd: Int32
-    /// The UDP layers and the executor domain for the calling thread.
-    let context: CallContext
-    /// The calling thread's process, pids and credentials.
-    let facts: ThreadFacts
-    let performer: Performer
-    /// `/proc/<tid>/status` of the calling thread, opened on the (unrestricted) monitor thread
-    /// before a blocking send leaves it, so that an executor thread whose Landlock domain
-    /// cannot open `/proc` still watches the thread's signals; -1 if not opened. The open
-    /// file names the task: if it exits, reads fail instead of describing a reused thread id.
-    private(set) var statusFD: Int32 = -1
-
-    /// Opens `statusFD` (monitor thread only, before the call is handed to another thread).
-    func openStatus() {
-        guard statusFD < 0 else { return }
-        statusFD = open("/proc/\(notification.tid)/status", O_RDONLY | O_CLOEXEC)
-    }
-
-    init(
-        _ notification: Notification, socket: Int32, pidfd: Int32, context: CallContext, facts: ThreadFacts,
-        performer: Performer
-    ) {
-        self.notification = notification
-        self.socket = socket
-        self.pidfd = pidfd
-        self.context = context
-        self.facts = facts
-        self.performer = performer
-    }
-
-    deinit {
-        close(socket)
-        close(pidfd)
-        if statusFD >= 0 { close(statusFD) }
-    }
-}
-
-struct Errno32: Error { var value: Int32; init(_ value: Int32) { self.value = value } }
-
-let msgDontWait: Int32 = 0x40
-let msgNoSignal: Int32 = 0x4000
-let msgZeroCopy: Int32 = 0x400_0000
-let compatibilityFlag = Int32(bitPattern: 0x8000_0000)  // MSG_CMSG_COMPAT
-let socketZeroCopy: Int32 = 60  // SO_ZEROCOPY
-let oPath: Int32 = 0o10000000
-
-func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
