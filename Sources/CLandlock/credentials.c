@@ -5,7 +5,7 @@
 // the supervisor's executor threads use the raw system calls, which syscall(2) (variadic)
 // provides. The decision of *which* credentials to take is made in Swift.
 #define _GNU_SOURCE
-#include "clandlock_supervisor.h"
+#include "clandlock_process.h"
 
 #include <errno.h>
 #include <linux/capability.h>

@@ -4,7 +4,9 @@
 // async-signal-safe calls are allowed, and Swift code (allocation, the runtime's locks,
 // reference counting) is not. Everything here is a raw system call.
 #define _GNU_SOURCE
-#include "clandlock_supervisor.h"
+#include "clandlock.h"
+#include "clandlock_process.h"
+#include "clandlock_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +18,6 @@
 
 #ifndef __NR_close_range
 #define __NR_close_range 436
-#endif
-#ifndef __NR_landlock_restrict_self
-#define __NR_landlock_restrict_self 446
 #endif
 
 static void report(int fd, int stage, int value) {
@@ -38,7 +37,7 @@ static __attribute__((noreturn)) void fail(const struct clandlock_spawn_plan *pl
 static __attribute__((noreturn)) void restrict_and_exec(const struct clandlock_spawn_plan *plan) {
     if (plan->drop_capabilities != 0 && clandlock_drop_capabilities(plan->drop_capabilities) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_CAPABILITIES, errno);
-    if (plan->ruleset_fd >= 0 && syscall(__NR_landlock_restrict_self, plan->ruleset_fd, plan->restrict_flags) != 0)
+    if (plan->ruleset_fd >= 0 && clandlock_restrict_self(plan->ruleset_fd, plan->restrict_flags) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_RESTRICT, errno);
 
     for (int i = 0; i < plan->inherit_count; i++)
@@ -105,7 +104,7 @@ pid_t clandlock_spawn_nested(const struct clandlock_spawn_plan *plan, const stru
     if (plan->set_no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_NO_NEW_PRIVS, errno);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) fail(plan, CLANDLOCK_SPAWN_STAGE_ANCHOR, errno);
-    if (plan->ruleset_fd >= 0 && syscall(__NR_landlock_restrict_self, plan->ruleset_fd, plan->restrict_flags) != 0)
+    if (plan->ruleset_fd >= 0 && clandlock_restrict_self(plan->ruleset_fd, plan->restrict_flags) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_RESTRICT, errno);
     if (clandlock_nest_call(record, CLANDLOCK_NEST_REGISTER) != 0) fail(plan, CLANDLOCK_SPAWN_STAGE_REGISTER, errno);
     // Registered: from now on, tasks of the outer tree that may ptrace this one (same uid)

@@ -35,10 +35,6 @@ int clandlock_set_no_new_privs(void) {
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
-int clandlock_get_no_new_privs(void) {
-    return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-}
-
 int clandlock_gettid(void) {
     return (int)syscall(SYS_gettid);
 }

@@ -40,11 +40,17 @@ struct NestPlan {
 }
 
 private let stageNames: [Int32: String] = [
-    1: "set no_new_privs", 2: "install the seccomp filter", 4: "wait for the supervisor",
-    5: "restrict the process (landlock_restrict_self)", 6: "keep an inherited file descriptor", 7: "execute",
-    8: "reset the signal mask", 9: "make the anchor a child subreaper",
-    10: "register the nested sandbox with the outer supervisor", 11: "fork the program",
-    13: "drop the network capabilities",
+    Int32(CLANDLOCK_SPAWN_STAGE_NO_NEW_PRIVS): "set no_new_privs",
+    Int32(CLANDLOCK_SPAWN_STAGE_SECCOMP): "install the seccomp filter",
+    Int32(CLANDLOCK_SPAWN_STAGE_WAIT_PARENT): "wait for the supervisor",
+    Int32(CLANDLOCK_SPAWN_STAGE_RESTRICT): "restrict the process (landlock_restrict_self)",
+    Int32(CLANDLOCK_SPAWN_STAGE_INHERIT): "keep an inherited file descriptor",
+    Int32(CLANDLOCK_SPAWN_STAGE_EXEC): "execute",
+    Int32(CLANDLOCK_SPAWN_STAGE_SIGNALS): "reset the signal mask",
+    Int32(CLANDLOCK_SPAWN_STAGE_ANCHOR): "make the anchor a child subreaper",
+    Int32(CLANDLOCK_SPAWN_STAGE_REGISTER): "register the nested sandbox with the outer supervisor",
+    Int32(CLANDLOCK_SPAWN_STAGE_FORK): "fork the program",
+    Int32(CLANDLOCK_SPAWN_STAGE_CAPABILITIES): "drop the network capabilities",
 ]
 
 /// Forks and execs with the plan. The calling thread's Landlock domain, no_new_privs and
@@ -161,7 +167,7 @@ func spawn(
         reap()
         if let listener { close(listener) }
         let stage = stageNames[record.stage] ?? "stage \(record.stage)"
-        let object = record.stage == 7 ? " \"\(plan.path)\"" : ""
+        let object = record.stage == Int32(CLANDLOCK_SPAWN_STAGE_EXEC) ? " \"\(plan.path)\"" : ""
         var error = SeccompError(
             .spawnFailed, "Failed to \(stage)\(object) in the child process", errno: Errno(rawValue: record.value))
         error.stage = record.stage

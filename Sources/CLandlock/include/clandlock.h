@@ -77,9 +77,6 @@ int clandlock_restrict_self(int ruleset_fd, uint32_t flags);
 /// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0). Why C: prctl(2) is variadic.
 int clandlock_set_no_new_privs(void);
 
-/// prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0): 1 if set, 0 if not, -1 on error.
-int clandlock_get_no_new_privs(void);
-
 /// open(path, O_PATH | O_CLOEXEC). Why C: O_PATH needs _GNU_SOURCE, which the Swift Glibc
 /// module does not define.
 int clandlock_open_path(const char *_Nonnull path);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+//
+// Seccomp and pidfd system calls for the supervisor. Why C: syscall(2), ioctl(2) and fcntl(2)
+// are variadic, and the ioctl numbers are function-like macros.
 #define _GNU_SOURCE
-#include "clandlock_supervisor.h"
+#include "clandlock_seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,61 +104,4 @@ uint32_t clandlock_audit_arch(void) {
 #else
     return 0;  // The filter handles x86_64 only; elsewhere the supervisor reports itself unavailable.
 #endif
-}
-
-#include <signal.h>
-#include <sys/uio.h>
-#include <pthread.h>
-
-long clandlock_read_memory(pid_t pid, uint64_t remote, void *local, size_t length) {
-    struct iovec l = {.iov_base = local, .iov_len = length};
-    struct iovec r = {.iov_base = (void *)(uintptr_t)remote, .iov_len = length};
-    return (long)process_vm_readv(pid, &l, 1, &r, 1, 0);
-}
-
-long clandlock_read_memory2(pid_t pid, uint64_t remote1, void *local1, size_t length1, uint64_t remote2,
-                            void *local2, size_t length2) {
-    struct iovec l[2] = {{.iov_base = local1, .iov_len = length1}, {.iov_base = local2, .iov_len = length2}};
-    struct iovec r[2] = {{.iov_base = (void *)(uintptr_t)remote1, .iov_len = length1},
-                         {.iov_base = (void *)(uintptr_t)remote2, .iov_len = length2}};
-    return (long)process_vm_readv(pid, l, 2, r, 2, 0);
-}
-
-long clandlock_read_memory_prefix(pid_t pid, uint64_t remote, void *local, size_t length) {
-    // process_vm_readv(2) never splits one remote iovec: one per page, so that a fault ends
-    // the copy exactly at the first unreadable page.
-    enum { pages = 1024 };
-    struct iovec ranges[pages];
-    size_t done = 0;
-    while (done < length) {
-        size_t batch = 0;
-        int count = 0;
-        while (count < pages && done + batch < length) {
-            uint64_t address = remote + done + batch;
-            size_t chunk = 4096 - (size_t)(address & 4095);
-            if (chunk > length - done - batch) chunk = length - done - batch;
-            ranges[count].iov_base = (void *)(uintptr_t)address;
-            ranges[count].iov_len = chunk;
-            batch += chunk;
-            count++;
-        }
-        struct iovec into = {.iov_base = (char *)local + done, .iov_len = batch};
-        ssize_t got = process_vm_readv(pid, &into, 1, ranges, (unsigned long)count, 0);
-        if (got <= 0) break;
-        done += (size_t)got;
-        if ((size_t)got < batch) break;
-    }
-    return (long)done;
-}
-
-long clandlock_write_memory(pid_t pid, uint64_t remote, const void *local, size_t length) {
-    struct iovec l = {.iov_base = (void *)local, .iov_len = length};
-    struct iovec r = {.iov_base = (void *)(uintptr_t)remote, .iov_len = length};
-    return (long)process_vm_writev(pid, &l, 1, &r, 1, 0);
-}
-
-int clandlock_block_all_signals(void) {
-    sigset_t all;
-    sigfillset(&all);
-    return pthread_sigmask(SIG_BLOCK, &all, NULL);
 }
