@@ -1,9 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 
+/// The four Landlock bitmasks an ``AccessRight`` can belong to, named by their audit prefix.
+public enum AccessKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// ``FileSystemAccess`` (`fs.`).
+    case fileSystem = "fs"
+    /// ``NetworkAccess`` (`net.`).
+    case network = "net"
+    /// ``Scope`` (`scope.`).
+    case scope = "scope"
+    /// ``RestrictSelfFlags`` (`restrict_self.`).
+    case restrictSelf = "restrict_self"
+
+    public var description: String { rawValue }
+}
+
 /// One bit of a Landlock bitmask, as the kernel and its audit log name it.
+///
+/// A right knows its set (``kind``) and its bit, so it converts back to its bitmask without
+/// comparing raw values: `NetworkAccess(right)` is `nil` for a right of another set, and
+/// `set.contains(right)` is `false` for it.
 public struct AccessRight: Sendable, Hashable, CustomStringConvertible {
-    /// The bit in the kernel bitmask.
+    /// The bit in the kernel bitmask of ``kind``.
     public let rawValue: UInt64
+    /// The bitmask this right belongs to.
+    public let kind: AccessKind
     /// The token the kernel prints in audit records (`blockers=`), e.g. `net.bind_udp`.
     public let auditName: String
     /// The short name used by landlockconfig policy files and the CLI, e.g. `bind_udp`.
@@ -14,6 +34,20 @@ public struct AccessRight: Sendable, Hashable, CustomStringConvertible {
     public let introduced: LandlockABI
 
     public var description: String { auditName }
+
+    init(rawValue: UInt64, kind: AccessKind, auditName: String, name: String, kernelName: String, introduced: LandlockABI) {
+        self.rawValue = rawValue
+        self.kind = kind
+        self.auditName = auditName
+        self.name = name
+        self.kernelName = kernelName
+        self.introduced = introduced
+    }
+
+    /// Every right this library knows, set by set in kernel order.
+    public static var all: [AccessRight] {
+        FileSystemAccess.rights + NetworkAccess.rights + Scope.rights + RestrictSelfFlags.rights
+    }
 }
 
 /// What all Landlock bitmasks share: filesystem and network rights, scopes and
@@ -23,6 +57,8 @@ public protocol LandlockBitmask: OptionSet, Sendable, Hashable, CustomStringConv
 where RawValue == UInt64, Element == Self {
     /// Every bit this library knows, in kernel order.
     static var rights: [AccessRight] { get }
+    /// Which bitmask this is.
+    static var kind: AccessKind { get }
 }
 
 extension LandlockBitmask {
@@ -51,6 +87,17 @@ extension LandlockBitmask {
         Self.rights.filter { rawValue & $0.rawValue != 0 }
     }
 
+    /// The one-bit set of `right`, or `nil` when `right` belongs to another bitmask.
+    public init?(_ right: AccessRight) {
+        guard right.kind == Self.kind else { return nil }
+        self.init(rawValue: right.rawValue)
+    }
+
+    /// Whether `right` is one of this set's bits (`false` for a right of another bitmask).
+    public func contains(_ right: AccessRight) -> Bool {
+        right.kind == Self.kind && rawValue & right.rawValue != 0
+    }
+
     /// The audit names of the bits, e.g. `["fs.read_file", "fs.read_dir"]`.
     public var auditNames: [String] { accessRights.map(\.auditName) }
 
@@ -74,10 +121,10 @@ extension LandlockBitmask {
 }
 
 private func right(
-    _ bit: UInt64, _ name: String, _ prefix: String, _ kernelPrefix: String, _ abi: LandlockABI
+    _ bit: UInt64, _ name: String, _ kind: AccessKind, _ kernelPrefix: String, _ abi: LandlockABI
 ) -> AccessRight {
     AccessRight(
-        rawValue: 1 << bit, auditName: prefix + "." + name, name: name,
+        rawValue: 1 << bit, kind: kind, auditName: kind.rawValue + "." + name, name: name,
         kernelName: kernelPrefix + name.uppercased(), introduced: abi)
 }
 
@@ -85,6 +132,7 @@ private func right(
 public struct FileSystemAccess: LandlockBitmask {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static var kind: AccessKind { .fileSystem }
 
     /// Execute a file. The corresponding kernel constant is `LANDLOCK_ACCESS_FS_EXECUTE`.
     /// Introduced in ABI 1 (Linux 5.13).
@@ -133,7 +181,7 @@ public struct FileSystemAccess: LandlockBitmask {
         ("make_reg", .v1), ("make_sock", .v1), ("make_fifo", .v1), ("make_block", .v1),
         ("make_sym", .v1), ("refer", .v2), ("truncate", .v3), ("ioctl_dev", .v5),
         ("resolve_unix", .v9),
-    ].enumerated().map { right(UInt64($0.offset), $0.element.0, "fs", "LANDLOCK_ACCESS_FS_", $0.element.1) }
+    ].enumerated().map { right(UInt64($0.offset), $0.element.0, .fileSystem, "LANDLOCK_ACCESS_FS_", $0.element.1) }
 
     /// Reading: execute, read files, list directories (rust-landlock's `from_read`).
     public static func read(in abi: LandlockABI) -> FileSystemAccess {
@@ -160,6 +208,7 @@ public struct FileSystemAccess: LandlockBitmask {
 public struct NetworkAccess: LandlockBitmask {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static var kind: AccessKind { .network }
 
     /// Bind a TCP socket to a local port. Port 0 means "let the kernel choose an ephemeral
     /// port". `LANDLOCK_ACCESS_NET_BIND_TCP`, introduced in ABI 4 (Linux 6.7).
@@ -178,10 +227,10 @@ public struct NetworkAccess: LandlockBitmask {
     public static let connectSendUDP = NetworkAccess(rawValue: 1 << 3)
 
     public static let rights: [AccessRight] = [
-        right(0, "bind_tcp", "net", "LANDLOCK_ACCESS_NET_", .v4),
-        right(1, "connect_tcp", "net", "LANDLOCK_ACCESS_NET_", .v4),
-        right(2, "bind_udp", "net", "LANDLOCK_ACCESS_NET_", .v10),
-        right(3, "connect_send_udp", "net", "LANDLOCK_ACCESS_NET_", .v10),
+        right(0, "bind_tcp", .network, "LANDLOCK_ACCESS_NET_", .v4),
+        right(1, "connect_tcp", .network, "LANDLOCK_ACCESS_NET_", .v4),
+        right(2, "bind_udp", .network, "LANDLOCK_ACCESS_NET_", .v10),
+        right(3, "connect_send_udp", .network, "LANDLOCK_ACCESS_NET_", .v10),
     ]
 
     /// Both TCP rights.
@@ -195,6 +244,7 @@ public struct NetworkAccess: LandlockBitmask {
 public struct Scope: LandlockBitmask {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static var kind: AccessKind { .scope }
 
     /// No `connect(2)`/`sendto(2)` to abstract UNIX sockets created outside the domain.
     /// `LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET`, introduced in ABI 6 (Linux 6.12).
@@ -203,8 +253,8 @@ public struct Scope: LandlockBitmask {
     public static let signal = Scope(rawValue: 1 << 1)
 
     public static let rights: [AccessRight] = [
-        right(0, "abstract_unix_socket", "scope", "LANDLOCK_SCOPE_", .v6),
-        right(1, "signal", "scope", "LANDLOCK_SCOPE_", .v6),
+        right(0, "abstract_unix_socket", .scope, "LANDLOCK_SCOPE_", .v6),
+        right(1, "signal", .scope, "LANDLOCK_SCOPE_", .v6),
     ]
 }
 
@@ -212,6 +262,7 @@ public struct Scope: LandlockBitmask {
 public struct RestrictSelfFlags: LandlockBitmask {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static var kind: AccessKind { .restrictSelf }
 
     /// Do not audit denials of the program that restricts itself until it calls `execve(2)`.
     /// `LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF`, introduced in ABI 7 (Linux 6.15).
@@ -232,15 +283,15 @@ public struct RestrictSelfFlags: LandlockBitmask {
     public static let noNewPrivileges = RestrictSelfFlags(rawValue: 1 << 4)
 
     public static let rights: [AccessRight] = [
-        AccessRight(rawValue: 1 << 0, auditName: "restrict_self.log_same_exec_off", name: "log_same_exec_off",
+        AccessRight(rawValue: 1 << 0, kind: .restrictSelf, auditName: "restrict_self.log_same_exec_off", name: "log_same_exec_off",
                     kernelName: "LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF", introduced: .v7),
-        AccessRight(rawValue: 1 << 1, auditName: "restrict_self.log_new_exec_on", name: "log_new_exec_on",
+        AccessRight(rawValue: 1 << 1, kind: .restrictSelf, auditName: "restrict_self.log_new_exec_on", name: "log_new_exec_on",
                     kernelName: "LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON", introduced: .v7),
-        AccessRight(rawValue: 1 << 2, auditName: "restrict_self.log_subdomains_off", name: "log_subdomains_off",
+        AccessRight(rawValue: 1 << 2, kind: .restrictSelf, auditName: "restrict_self.log_subdomains_off", name: "log_subdomains_off",
                     kernelName: "LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF", introduced: .v7),
-        AccessRight(rawValue: 1 << 3, auditName: "restrict_self.tsync", name: "tsync",
+        AccessRight(rawValue: 1 << 3, kind: .restrictSelf, auditName: "restrict_self.tsync", name: "tsync",
                     kernelName: "LANDLOCK_RESTRICT_SELF_TSYNC", introduced: .v8),
-        AccessRight(rawValue: 1 << 4, auditName: "restrict_self.no_new_privs", name: "no_new_privs",
+        AccessRight(rawValue: 1 << 4, kind: .restrictSelf, auditName: "restrict_self.no_new_privs", name: "no_new_privs",
                     kernelName: "LANDLOCK_RESTRICT_SELF_NO_NEW_PRIVS", introduced: .v11),
     ]
 

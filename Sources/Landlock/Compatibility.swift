@@ -37,6 +37,9 @@ struct CompatibilityEngine {
     var dropped = DroppedRequests()
     /// Set when a soft requirement was not met: the ruleset must not be enforced.
     var disabled = false
+    /// Set once degraded when the kernel gets no ruleset: Landlock is missing, a soft
+    /// requirement was not met, or every handled right and scope was dropped.
+    var enforcesNothing = false
 
     init(status: LandlockStatus) {
         self.status = status
@@ -105,5 +108,29 @@ struct CompatibilityEngine {
         )
         if kept.0.isEmpty && kept.1.isEmpty && kept.2.isEmpty { return .notEnforced }
         return dropped.restrictions.isEmpty ? .fullyEnforced : .partiallyEnforced
+    }
+
+    /// The restrict-self flags to pass to the kernel for `flags`, after degradation, and the
+    /// status that enforcing the degraded ruleset with them produces (see
+    /// ``CreatedRuleset/restrictSelf(flags:compatibility:)``). Pure.
+    func restriction(
+        flags: RestrictSelfFlags, compatibility: CompatibilityLevel, singleThreaded: Bool, enforces: Bool,
+        requested: (FileSystemAccess, NetworkAccess, Scope), ignoredPaths: [String]
+    ) throws(LandlockError) -> (kernelFlags: UInt32, status: RestrictionStatus) {
+        var engine = self
+        var kernelFlags: RestrictSelfFlags = []
+        if enforces {
+            let asked = flags.subtracting(.noNewPrivileges).subtracting(singleThreaded ? .allThreads : [])
+            kernelFlags = try engine.degrade(asked, level: compatibility, what: "the restrict-self flags")
+            engine.dropped.restrictSelfFlags = asked.subtracting(kernelFlags)
+        } else if compatibility == .hardRequirement, flags.contains(.allThreads), !singleThreaded {
+            throw engine.incompatibility(RestrictSelfFlags.allThreads, what: "the restrict-self flags")
+        }
+        let status = RestrictionStatus(
+            ruleset: engine.rulesetStatus(requested: requested), landlock: engine.status,
+            noNewPrivileges: flags.contains(.noNewPrivileges),
+            allThreads: !enforces || singleThreaded || kernelFlags.contains(.allThreads),
+            dropped: engine.dropped, ignoredPaths: ignoredPaths)
+        return (UInt32(kernelFlags.rawValue), status)
     }
 }

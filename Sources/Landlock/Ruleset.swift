@@ -196,67 +196,21 @@ public struct Ruleset: Sendable, Hashable {
 
     func create(kernel: LandlockKernel) throws(LandlockError) -> CreatedRuleset {
         let requested = (handledFileSystem, handledNetwork, scopes)
-        guard !(requested.0.isEmpty && requested.1.isEmpty && requested.2.isEmpty) else {
-            throw LandlockError(
-                .missingHandledAccess, "Failed to create the ruleset: it handles no access right and no scope")
-        }
-        var engine = CompatibilityEngine(status: LandlockStatus(kernel: kernel))
+        let degraded = try degraded(for: LandlockStatus(kernel: kernel))
+        let engine = degraded.engine
         guard let abi = engine.abi else {
-            let levels = Set(handledFileSystemByLevel.keys).union(handledNetworkByLevel.keys).union(scopesByLevel.keys)
-            if levels.contains(.hardRequirement) { throw engine.unavailable(what: "the ruleset") }
-            engine.disabled = true
             return CreatedRuleset(fd: -1, engine: engine, requested: requested, ignoredPaths: [], kernel: kernel)
         }
-
-        // Handled masks and scopes, each level on its own.
-        var attributes = LandlockKernel.RulesetAttributes()
-        var handledFS: FileSystemAccess = []
-        var handledNet: NetworkAccess = []
-        var scoped: Scope = []
-        for (level, access) in handledFileSystemByLevel {
-            let kept = try engine.degrade(access, level: level, what: "the handled filesystem access")
-            engine.dropped.handledFileSystem.formUnion(access.subtracting(kept))
-            handledFS.formUnion(kept)
-        }
-        for (level, access) in handledNetworkByLevel {
-            let kept = try engine.degrade(access, level: level, what: "the handled network access")
-            engine.dropped.handledNetwork.formUnion(access.subtracting(kept))
-            handledNet.formUnion(kept)
-        }
-        for (level, scope) in scopesByLevel {
-            let kept = try engine.degrade(scope, level: level, what: "the scopes")
-            engine.dropped.scopes.formUnion(scope.subtracting(kept))
-            scoped.formUnion(kept)
-        }
-        // The dropped handled rights are removed from the masks too: the kernel requires
-        // quiet ⊆ handled.
-        let quietFS = try engine.degrade(quietFileSystem, level: quietLevel, what: "the quiet mask", minimumABI: .v10)
-            .intersection(handledFS)
-        let quietNet = try engine.degrade(quietNetwork, level: quietLevel, what: "the quiet mask", minimumABI: .v10)
-            .intersection(handledNet)
-        let quietScopes = try engine.degrade(self.quietScopes, level: quietLevel, what: "the quiet mask", minimumABI: .v10)
-            .intersection(scoped)
-        engine.dropped.quietFileSystem = quietFileSystem.subtracting(quietFS)
-        engine.dropped.quietNetwork = quietNetwork.subtracting(quietNet)
-        engine.dropped.quietScopes = self.quietScopes.subtracting(quietScopes)
-        attributes.handledFileSystem = handledFS.rawValue
-        attributes.handledNetwork = handledNet.rawValue
-        attributes.scoped = scoped.rawValue
-        attributes.quietFileSystem = quietFS.rawValue
-        attributes.quietNetwork = quietNet.rawValue
-        attributes.quietScoped = quietScopes.rawValue
+        let attributes = degraded.attributes
 
         // Rules: open every path first, so that a bad path fails before anything is created.
         var planned: [PlannedRule] = []
         var ignoredPaths: [String] = []
         func closeAll() { for rule in planned { if case .path(let fd, _, _, _) = rule { kernel.close(fd) } } }
         do throws(LandlockError) {
-            for rule in rules {
+            for rule in degraded.rules {
                 switch rule {
-                case .pathBeneath(let rule, let level):
-                    let what = "the rule for \"\(rule.path)\""
-                    var access = try engine.degrade(rule.access, level: level, what: what).intersection(handledFS)
-                    let quiet = try quietFlag(rule.quiet, level: level, what: what, engine: &engine)
+                case .pathBeneath(let rule, var access, let quiet, let level):
                     let opened: LandlockKernel.OpenedPath
                     do throws(Errno) {
                         opened = try kernel.openPath(rule.path)
@@ -281,11 +235,7 @@ public struct Ruleset: Sendable, Hashable {
                     }
                     guard !access.isEmpty || quiet else { kernel.close(opened.fd); continue }
                     planned.append(.path(opened.fd, access.rawValue, quiet, rule.path))
-                case .netPort(let rule, let level):
-                    let what = "the rule for port \(rule.port)"
-                    let access = try engine.degrade(rule.access, level: level, what: what).intersection(handledNet)
-                    let quiet = try quietFlag(rule.quiet, level: level, what: what, engine: &engine)
-                    guard !access.isEmpty || quiet else { continue }
+                case .netPort(let rule, let access, let quiet):
                     planned.append(.port(UInt64(rule.port), access.rawValue, quiet))
                 }
             }
@@ -294,7 +244,7 @@ public struct Ruleset: Sendable, Hashable {
             throw error
         }
         defer { closeAll() }
-        if engine.disabled || attributes.handledFileSystem | attributes.handledNetwork | attributes.scoped == 0 {
+        if engine.enforcesNothing {
             return CreatedRuleset(fd: -1, engine: engine, requested: requested, ignoredPaths: ignoredPaths, kernel: kernel)
         }
 
@@ -335,6 +285,92 @@ public struct Ruleset: Sendable, Hashable {
             }
         }
         return created
+    }
+
+    /// One rule after degradation, before its path is opened.
+    enum DegradedRule {
+        case pathBeneath(PathBeneath, FileSystemAccess, quiet: Bool, CompatibilityLevel)
+        case netPort(NetPort, NetworkAccess, quiet: Bool)
+    }
+
+    /// The request as the kernel of `status` will get it: the handled masks, scopes and quiet
+    /// masks with what the ABI lacks removed (or refused, or the whole ruleset disabled, by
+    /// compatibility level), and each rule masked with what is left. Pure: no system call,
+    /// no path opened. Rules on files lose their directory-only rights later, once opened.
+    func degraded(for status: LandlockStatus) throws(LandlockError) -> (
+        engine: CompatibilityEngine, attributes: LandlockKernel.RulesetAttributes, rules: [DegradedRule]
+    ) {
+        guard !(handledFileSystem.isEmpty && handledNetwork.isEmpty && scopes.isEmpty) else {
+            throw LandlockError(
+                .missingHandledAccess, "Failed to create the ruleset: it handles no access right and no scope")
+        }
+        var engine = CompatibilityEngine(status: status)
+        guard engine.abi != nil else {
+            let levels = Set(handledFileSystemByLevel.keys).union(handledNetworkByLevel.keys).union(scopesByLevel.keys)
+            if levels.contains(.hardRequirement) { throw engine.unavailable(what: "the ruleset") }
+            engine.disabled = true
+            engine.enforcesNothing = true
+            return (engine, LandlockKernel.RulesetAttributes(), [])
+        }
+
+        // Handled masks and scopes, each level on its own.
+        var attributes = LandlockKernel.RulesetAttributes()
+        var handledFS: FileSystemAccess = []
+        var handledNet: NetworkAccess = []
+        var scoped: Scope = []
+        for (level, access) in handledFileSystemByLevel {
+            let kept = try engine.degrade(access, level: level, what: "the handled filesystem access")
+            engine.dropped.handledFileSystem.formUnion(access.subtracting(kept))
+            handledFS.formUnion(kept)
+        }
+        for (level, access) in handledNetworkByLevel {
+            let kept = try engine.degrade(access, level: level, what: "the handled network access")
+            engine.dropped.handledNetwork.formUnion(access.subtracting(kept))
+            handledNet.formUnion(kept)
+        }
+        for (level, scope) in scopesByLevel {
+            let kept = try engine.degrade(scope, level: level, what: "the scopes")
+            engine.dropped.scopes.formUnion(scope.subtracting(kept))
+            scoped.formUnion(kept)
+        }
+        // The dropped handled rights are removed from the masks too: the kernel requires
+        // quiet ⊆ handled.
+        let quietFS = try engine.degrade(quietFileSystem, level: quietLevel, what: "the quiet mask", minimumABI: .v10)
+            .intersection(handledFS)
+        let quietNet = try engine.degrade(quietNetwork, level: quietLevel, what: "the quiet mask", minimumABI: .v10)
+            .intersection(handledNet)
+        let quietScopes = try engine.degrade(self.quietScopes, level: quietLevel, what: "the quiet mask", minimumABI: .v10)
+            .intersection(scoped)
+        engine.dropped.quietFileSystem = quietFileSystem.subtracting(quietFS)
+        engine.dropped.quietNetwork = quietNetwork.subtracting(quietNet)
+        engine.dropped.quietScopes = self.quietScopes.subtracting(quietScopes)
+        attributes.handledFileSystem = handledFS.rawValue
+        attributes.handledNetwork = handledNet.rawValue
+        attributes.scoped = scoped.rawValue
+        attributes.quietFileSystem = quietFS.rawValue
+        attributes.quietNetwork = quietNet.rawValue
+        attributes.quietScoped = quietScopes.rawValue
+
+        var degradedRules: [DegradedRule] = []
+        for rule in rules {
+            switch rule {
+            case .pathBeneath(let rule, let level):
+                let what = "the rule for \"\(rule.path)\""
+                let access = try engine.degrade(rule.access, level: level, what: what).intersection(handledFS)
+                let quiet = try quietFlag(rule.quiet, level: level, what: what, engine: &engine)
+                degradedRules.append(.pathBeneath(rule, access, quiet: quiet, level))
+            case .netPort(let rule, let level):
+                let what = "the rule for port \(rule.port)"
+                let access = try engine.degrade(rule.access, level: level, what: what).intersection(handledNet)
+                let quiet = try quietFlag(rule.quiet, level: level, what: what, engine: &engine)
+                guard !access.isEmpty || quiet else { continue }
+                degradedRules.append(.netPort(rule, access, quiet: quiet))
+            }
+        }
+        if engine.disabled || attributes.handledFileSystem | attributes.handledNetwork | attributes.scoped == 0 {
+            engine.enforcesNothing = true
+        }
+        return (engine, attributes, degradedRules)
     }
 
     private func quietFlag(
@@ -408,21 +444,9 @@ public struct CreatedRuleset: ~Copyable {
     package func plan(
         flags: RestrictSelfFlags, compatibility: CompatibilityLevel, singleThreaded: Bool
     ) throws(LandlockError) -> (kernelFlags: UInt32, status: RestrictionStatus) {
-        var engine = self.engine
-        var kernelFlags: RestrictSelfFlags = []
-        if fd >= 0 {
-            let asked = flags.subtracting(.noNewPrivileges).subtracting(singleThreaded ? .allThreads : [])
-            kernelFlags = try engine.degrade(asked, level: compatibility, what: "the restrict-self flags")
-            engine.dropped.restrictSelfFlags = asked.subtracting(kernelFlags)
-        } else if compatibility == .hardRequirement, flags.contains(.allThreads), !singleThreaded {
-            throw engine.incompatibility(RestrictSelfFlags.allThreads, what: "the restrict-self flags")
-        }
-        let status = RestrictionStatus(
-            ruleset: engine.rulesetStatus(requested: requested), landlock: engine.status,
-            noNewPrivileges: flags.contains(.noNewPrivileges),
-            allThreads: fd < 0 || singleThreaded || kernelFlags.contains(.allThreads),
-            dropped: engine.dropped, ignoredPaths: ignoredPaths)
-        return (UInt32(kernelFlags.rawValue), status)
+        try engine.restriction(
+            flags: flags, compatibility: compatibility, singleThreaded: singleThreaded, enforces: fd >= 0,
+            requested: requested, ignoredPaths: ignoredPaths)
     }
 
     /// Enforces the ruleset on the calling process and consumes it.

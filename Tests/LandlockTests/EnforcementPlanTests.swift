@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+@testable import Landlock
+import SystemPackage
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The enforcement plan without any system call: every kernel from "no Landlock" to "newer
+/// than this library" × supervisor available or not × no enclosing sandbox, a supervised one,
+/// or a foreign seccomp listener, as go-landlock tests its downgrade apart from the syscalls.
+@Suite("Enforcement plan")
+struct EnforcementPlanTests {
+    enum Kernel: CaseIterable, CustomStringConvertible {
+        case notImplemented, notEnabled
+        case version(Int)
+
+        static let allCases: [Kernel] = [.notImplemented, .notEnabled] + (1...12).map { .version($0) }
+
+        var status: LandlockStatus {
+            switch self {
+            case .notImplemented: .notImplemented
+            case .notEnabled: .notEnabled
+            case .version(let version): .available(effective: LandlockABI(kernelVersion: version)!, kernel: version)
+            }
+        }
+
+        var description: String { "\(status)" }
+    }
+
+    static let supervisors: [SupervisorSupport] = [.available, .unavailable(reason: "no pidfd_getfd (ENOSYS)")]
+    static let enclosings: [EnclosingSandbox] = [.none, .supervised, .foreignListener]
+
+    static var matrix: [(Kernel, SupervisorSupport, EnclosingSandbox)] {
+        Kernel.allCases.flatMap { kernel in
+            supervisors.flatMap { supervisor in enclosings.map { (kernel, supervisor, $0) } }
+        }
+    }
+
+    /// Everything the newest ABI has, best effort.
+    static func everything(_ level: CompatibilityLevel = .bestEffort) throws -> Ruleset {
+        try Ruleset(compatibility: level)
+            .handling(FileSystemAccess.all(in: .newest))
+            .handling(NetworkAccess.all(in: .newest))
+            .scoping(Scope.all(in: .newest))
+            .adding(PathBeneath("/usr", FileSystemAccess.read(in: .newest)))
+            .adding(NetPort([.connectTCP, .connectSendUDP], port: 53))
+    }
+
+    static let socketRights: Set<String> = [
+        "fs.make_sock", "fs.resolve_unix", "net.bind_tcp", "net.connect_tcp", "net.bind_udp", "net.connect_send_udp",
+        "scope.abstract_unix_socket",
+    ]
+
+    /// The table, written out independently of the plan: who enforces `right` for a sandbox
+    /// started as a new process, with the supervisor allowed when the kernel lacks UDP.
+    static func expected(
+        _ right: AccessRight, kernel: LandlockStatus, supervisor: SupervisorSupport, enclosing: EnclosingSandbox
+    ) -> Enforcer {
+        guard let abi = kernel.abi else { return .nobody(.landlockUnavailable(kernel)) }
+        let udp = right.auditName.hasSuffix("_udp")
+        if udp && enclosing == .supervised { return .enclosingSupervisor }
+        if right.kind == .restrictSelf {
+            switch right.name {
+            case "no_new_privs": return abi >= .v11 ? .kernel(.landlock(since: .v11)) : .kernel(.prctl(flagIntroduced: .v11))
+            case "tsync": return .kernel(.singleThreaded)
+            default: return abi >= .v7 ? .kernel(.landlock(since: .v7)) : .nobody(.kernelTooOld(needs: .v7, kernel: abi))
+            }
+        }
+        if udp && abi < .v10 {
+            if case .unavailable(let reason) = supervisor {
+                return .nobody(.supervisorUnavailable(kernel: abi, reason: reason))
+            }
+            return .supervisor
+        }
+        if right.introduced > abi { return .nobody(.kernelTooOld(needs: right.introduced, kernel: abi)) }
+        if enclosing == .foreignListener && socketRights.contains(right.auditName) { return .nobody(.outerSupervisor) }
+        return .kernel(.landlock(since: right.introduced))
+    }
+
+    @Test("Every right of a full ruleset, for a new process", arguments: matrix)
+    func everyRight(kernel: Kernel, supervisor: SupervisorSupport, enclosing: EnclosingSandbox) throws {
+        let request = EnforcementPlan.Request(
+            ruleset: try Self.everything(), flags: RestrictSelfFlags.all(in: .newest), singleThreaded: true,
+            supervisor: .automatic)
+        let plan = try EnforcementPlan(
+            request, in: .init(landlock: kernel.status, supervisor: supervisor, enclosing: enclosing))
+        #expect(plan.entries.map(\.right) == AccessRight.all)
+        for entry in plan.entries {
+            let wanted = Self.expected(entry.right, kernel: kernel.status, supervisor: supervisor, enclosing: enclosing)
+            #expect(entry.enforcer == wanted, "\(entry.right)")
+        }
+        #expect(plan.refusal == nil)
+        guard let abi = kernel.status.abi else {
+            #expect(plan.kernelRuleset == nil)
+            #expect(plan.supervisorRole == .none)
+            return
+        }
+        let role: EnforcementPlan.SupervisorRole = enclosing == .supervised ? .registersWithEnclosing
+            : abi < .v10 && supervisor == .available ? .own : .none
+        #expect(plan.supervisorRole == role)
+        // The kernel never gets the rights a supervisor enforces.
+        #expect(plan.kernelRuleset?.handledNetwork.contains(.bindUDP) == (role == .none))
+        #expect(plan.restriction.allThreads)
+        #expect(plan.kernelFlags.isDisjoint(with: [.allThreads, .noNewPrivileges]))
+        #expect(plan.kernelFlags == RestrictSelfFlags.logging.supported(in: abi))
+    }
+
+    @Test("Only UDP handled: the kernel gets the protective ruleset", arguments: Kernel.allCases)
+    func onlyUDP(kernel: Kernel) throws {
+        let ruleset = try Ruleset().handling(NetworkAccess.udp).adding(NetPort(.connectSendUDP, port: 53))
+        let plan = try EnforcementPlan(
+            .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: .automatic), in: .init(landlock: kernel.status))
+        guard let abi = kernel.status.abi else {
+            #expect(plan.supervisorRole == .none)
+            #expect(plan.enforcer(of: NetworkAccess.rights[2]) == .nobody(.landlockUnavailable(kernel.status)))
+            return
+        }
+        if abi >= .v10 {
+            #expect(plan.kernelRuleset == ruleset)
+            #expect(plan.supervisorRole == .none)
+        } else {
+            #expect(plan.kernelRuleset == EnforcementPlan.protectiveRuleset)
+            #expect(plan.kernelCompatibility == .bestEffort)
+            #expect(plan.supervisorRole == .own)
+            #expect(plan.entries.map(\.enforcer) == [.supervisor, .supervisor])
+        }
+    }
+
+    @Test("The supervisor disabled: the kernel's rights or nobody", arguments: Kernel.allCases)
+    func supervisorNever(kernel: Kernel) throws {
+        let ruleset = try Ruleset().handling(NetworkAccess.all(in: .newest))
+        let plan = try EnforcementPlan(
+            .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: .never), in: .init(landlock: kernel.status))
+        #expect(plan.supervisorRole == .none)
+        guard let abi = kernel.status.abi else { return }
+        let udp = plan.entries.filter { $0.right.auditName.hasSuffix("_udp") }.map(\.enforcer)
+        if abi >= .v10 {
+            #expect(udp == [.kernel(.landlock(since: .v10)), .kernel(.landlock(since: .v10))])
+        } else {
+            #expect(udp == [.nobody(.supervisorDisabled(kernel: abi)), .nobody(.supervisorDisabled(kernel: abi))])
+        }
+    }
+
+    @Test("Always the supervisor, even on ABI 10")
+    func supervisorAlways() throws {
+        let ruleset = try Ruleset().handling(NetworkAccess.all(in: .v10))
+        let available = try EnforcementPlan(
+            .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: .always),
+            in: .init(landlock: .available(effective: .v10, kernel: 10)))
+        #expect(available.supervisorRole == .own)
+        #expect(available.kernelRuleset?.handledNetwork == .tcp)
+        // Unavailable: the kernel keeps the rights it has.
+        let unavailable = try EnforcementPlan(
+            .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: .always),
+            in: .init(landlock: .available(effective: .v10, kernel: 10), supervisor: .unavailable(reason: "EBUSY")))
+        #expect(unavailable.supervisorRole == .none)
+        #expect(unavailable.enforcer(of: NetworkAccess.rights[2]) == .kernel(.landlock(since: .v10)))
+    }
+
+    @Test("Strict UDP rules the supervisor cannot enforce are refused, at either level")
+    func strictRefusal() throws {
+        let environment = EnforcementPlan.Environment(
+            landlock: .available(effective: .v7, kernel: 7), supervisor: .unavailable(reason: "EBUSY"))
+        let hardRuleset = try Ruleset().handling(NetworkAccess.udp, compatibility: .hardRequirement)
+        let byRight = try EnforcementPlan(.init(ruleset: hardRuleset, flags: [], supervisor: .automatic), in: environment)
+        #expect(byRight.refusal == .supervisorUnavailable(rights: .udp, reason: "EBUSY"))
+        let byLevel = try EnforcementPlan(
+            .init(ruleset: try Ruleset().handling(NetworkAccess.all(in: .v4)).handling(NetworkAccess.udp),
+                  flags: [], compatibility: .hardRequirement, supervisor: .automatic), in: environment)
+        #expect(byLevel.refusal == .supervisorUnavailable(rights: .udp, reason: "EBUSY"))
+        let bestEffort = try EnforcementPlan(
+            .init(ruleset: try Ruleset().handling(NetworkAccess.udp), flags: [], supervisor: .automatic), in: environment)
+        #expect(bestEffort.refusal == nil)
+        #expect(bestEffort.notEnforced.map(\.reason) == [
+            .supervisorUnavailable(kernel: .v7, reason: "EBUSY"), .supervisorUnavailable(kernel: .v7, reason: "EBUSY"),
+        ])
+        // Under a foreign listener, strict socket rights escape through it.
+        let foreign = EnforcementPlan.Environment(
+            landlock: .available(effective: .v10, kernel: 10), supervisor: .unavailable(reason: "EBUSY"),
+            enclosing: .foreignListener)
+        let tcp = try EnforcementPlan(
+            .init(ruleset: try Ruleset().handling(NetworkAccess.all(in: .v10)), flags: [],
+                  compatibility: .hardRequirement, supervisor: .automatic), in: foreign)
+        #expect(tcp.refusal == .outerSupervisor(network: NetworkAccess.all(in: .v10), scopes: [], fileSystem: []))
+    }
+
+    @Test("A soft requirement not met: nothing is enforced, and the plan says why")
+    func softRequirement() throws {
+        let ruleset = try Ruleset(compatibility: .softRequirement)
+            .handling(FileSystemAccess.all(in: .v5)).handling(NetworkAccess.tcp)
+        let plan = try EnforcementPlan(.init(ruleset: ruleset, flags: []), in: .init(landlock: .available(effective: .v3, kernel: 3)))
+        #expect(plan.restriction.ruleset == .notEnforced)
+        #expect(plan.enforcer(of: FileSystemAccess.rights[0]) == .nobody(.softRequirementNotMet))
+        #expect(plan.enforcer(of: FileSystemAccess.rights[15]) == .nobody(.kernelTooOld(needs: .v5, kernel: .v3)))
+        #expect(plan.enforcer(of: NetworkAccess.rights[0]) == .nobody(.kernelTooOld(needs: .v4, kernel: .v3)))
+    }
+
+    @Test("Hard requirements of the kernel part throw as create() does")
+    func hardRequirement() throws {
+        let ruleset = try Ruleset().handling(NetworkAccess.tcp, compatibility: .hardRequirement)
+        #expect(throws: LandlockError.self) {
+            try EnforcementPlan(.init(ruleset: ruleset), in: .init(landlock: .available(effective: .v3, kernel: 3)))
+        }
+    }
+
+    /// `restrictSelf` reports what the plan says, for the calling (multi-threaded) process.
+    @Test("The plan's restriction is restrictSelf's status", arguments: 0...12)
+    func restrictSelfAgrees(kernelVersion: Int) throws {
+        let mock = MockKernel(
+            abi: kernelVersion == 0 ? .failure(Errno(rawValue: ENOSYS)) : .success(kernelVersion), files: ["/usr": true])
+        let ruleset = try Self.everything()
+        let status = try ruleset.create(kernel: mock.kernel).restrictSelf()
+        let plan = try EnforcementPlan(.init(ruleset: ruleset), in: .init(landlock: LandlockStatus(kernel: mock.kernel)))
+        #expect(plan.restriction == status)
+        let tsync = RestrictSelfFlags.rights[3]
+        if let abi = LandlockABI(kernelVersion: kernelVersion) {
+            #expect(plan.enforcer(of: tsync) == (abi >= .v8 ? .kernel(.landlock(since: .v8)) : .nobody(.kernelTooOld(needs: .v8, kernel: abi))))
+        }
+    }
+
+    @Test func typedLinkFromRightToSet() {
+        let bindUDP = NetworkAccess.rights[2]
+        #expect(NetworkAccess(bindUDP) == .bindUDP)
+        #expect(FileSystemAccess(bindUDP) == nil)
+        #expect(NetworkAccess.udp.contains(bindUDP))
+        // Same bit, other set.
+        #expect(!FileSystemAccess.readFile.contains(bindUDP))
+        #expect(AccessRight.all.count == 17 + 4 + 2 + 5)
+        #expect(Set(AccessRight.all.map(\.kind)) == Set(AccessKind.allCases))
+    }
+}
