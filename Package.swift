@@ -33,6 +33,9 @@ let package = Package(
         // The C shim: vendored UAPI, fixed-arity syscall wrappers, the post-fork child.
         // Not API: imported with `internal import` only.
         .target(name: "CLandlock"),
+        // POSIX helpers shared by the targets (environment, PATH search, writes, clocks).
+        // Internal: not a product, every declaration `package`.
+        .target(name: "SandboxSupport", swiftSettings: strictSettings),
         // The kernel API: rights, rules, rulesets, compatibility, status, errors.
         .target(
             name: "Landlock",
@@ -41,12 +44,12 @@ let package = Package(
         // User-space enforcement of the ABI 10 UDP rights on older kernels (seccomp user
         // notification), and the API that starts sandboxed child processes.
         .target(
-            name: "LandlockSupervisor", dependencies: ["Landlock", "CLandlock"],
+            name: "LandlockSupervisor", dependencies: ["Landlock", "CLandlock", "SandboxSupport"],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "landlock-exec",
             dependencies: [
-                "Landlock", "LandlockSupervisor",
+                "Landlock", "LandlockSupervisor", "SandboxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+// The POSIX helpers the package's targets share: not API, not a product. Every declaration is
+// `package`, so only targets of this package see it.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An errno as the supervisor's `Result` failures carry it.
+package struct Errno32: Error, Hashable, Sendable {
+    package var value: Int32
+    package init(_ value: Int32) { self.value = value }
+}
+
+/// The calling process's environment.
+package enum ProcessEnvironment {
+    /// `NAME=value` entries, in order.
+    package static var current: [String] {
+        var result: [String] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            result.append(String(cString: entry))
+            pointer += 1
+        }
+        return result
+    }
+
+    /// `(NAME, value)` pairs, in order (an entry without `=` gets an empty value).
+    package static var pairs: [(String, String)] { current.map(split) }
+
+    /// Splits `NAME=value`.
+    package static func split(_ entry: String) -> (String, String) {
+        guard let equals = entry.firstIndex(of: "=") else { return (entry, "") }
+        return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+    }
+
+    /// The last value of `name` in `environment`.
+    package static func value(_ name: String, in environment: [String]) -> String? {
+        let prefix = name + "="
+        return environment.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+}
+
+/// `PATH` lookup as `execvp(3)` does it, with one default.
+package enum ExecutableSearch {
+    /// The search path when `PATH` is unset.
+    package static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+
+    package enum Result: Equatable {
+        case found(String)
+        /// The errno `execvp` would report: the first problem other than "not there", or ENOENT.
+        case notFound(errno: Int32)
+    }
+
+    /// The `PATH` of `environment`, or ``defaultPath``.
+    package static func path(in environment: [String]) -> String {
+        ProcessEnvironment.value("PATH", in: environment) ?? defaultPath
+    }
+
+    /// Finds `name` (no slash) in `path`; an empty entry means the working directory.
+    package static func find(_ name: String, path: String) -> Result {
+        var firstProblem: Int32?
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            guard let problem = problem(executing: candidate) else { return .found(candidate) }
+            if problem != ENOENT && problem != ENOTDIR && firstProblem == nil { firstProblem = problem }
+        }
+        return .notFound(errno: firstProblem ?? ENOENT)
+    }
+
+    /// Why `path` cannot be executed (as an errno), or `nil` when it can.
+    package static func problem(executing path: String) -> Int32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return errno }
+        if info.st_mode & S_IFMT == S_IFDIR { return EACCES }
+        guard access(path, X_OK) == 0 else { return errno }
+        return nil
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying on EINTR and short writes; stops at the first
+/// other failure. Returns whether everything was written.
+@discardableResult
+package func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return false }
+        offset += written
+    }
+    return true
+}
+
+/// Writes `text` as UTF-8 (see ``writeAll(_:_:)-(_,[UInt8])``).
+@discardableResult
+package func writeAll(_ fd: Int32, _ text: String) -> Bool { writeAll(fd, Array(text.utf8)) }
+
+/// The monotonic clock.
+package enum MonotonicClock {
+    package static var nanoseconds: UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    package static var milliseconds: Int64 { Int64(nanoseconds / 1_000_000) }
+}
