@@ -64,13 +64,5 @@ extension Supervisor {
         return result == 0 ? .value(0) : .error(lastErrno)
     }
 
-    func isBound(_ socket: Int32) -> Bool {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) == 0 }
-        }
-        guard ok else { return true }  // Cannot tell: the kernel would see the socket as it is.
-        return withUnsafeBytes(of: storage) { $0[2] != 0 || $0[3] != 0 }
-    }
+    func isBound(_ socket: Int32) -> Bool { SocketKind.localState(of: socket).isBound }
 }

@@ -30,13 +30,15 @@ extension Supervisor {
         guard a0 >> 31 == 0, addressLength >= 0, Int(addressLength) <= MessageLimits.address,
             a2 <= UInt64(MessageLimits.datagramCopy), isUserRange(a1, a2), flags & msgZeroCopy == 0, a4 != 0
         else { return false }
-        guard let record = threads.record(of: tid, isWaiting: { isValid(raw.id) }), record.pidfd >= 0,
-            performer(for: record.facts).isSupervisor, let context = context(of: tid, record)
+        // A remembered thread only, validated by pidfd_getfd itself: it succeeds only while the
+        // thread its pidfd names lives, and then the thread id names that thread (ThreadTable).
+        guard let record = threads.remembered(tid), performer(for: record.facts).isSupervisor,
+            let context = context(of: tid, record)
         else { return false }
         let duplicate = clandlock_pidfd_getfd(record.pidfd, fd, 0)
         guard duplicate >= 0 else { return false }
         defer { close(duplicate) }
-        guard let kind = SocketKind(duplicate), let family = kind.udpFamily else { return false }
+        guard SocketKind.isUDP(duplicate) else { return false }
         // Address and data in one copy; data that cannot be read goes on as missing bytes.
         let length = Int(a2)
         var address = [UInt8](repeating: 0, count: Int(addressLength))
@@ -59,7 +61,7 @@ extension Supervisor {
             guard isValid(raw.id) else { return true }
         }
         let outcome = udpLock.withLock { _ -> Outcome in
-            decideAndSend(message, family: family, socket: duplicate, context: context, flags: flags | msgDontWait) {
+            decideAndSend(message, family: nil, socket: duplicate, context: context, flags: flags | msgDontWait) {
                 sendMessage(duplicate, message, control: [], flags: flags | msgDontWait)
             }
         }
@@ -232,12 +234,14 @@ extension Supervisor {
 
     /// The UDP decision for one message on `socket` (the UDP lock held), then `perform`.
     func decideAndSend(
-        _ message: CopiedMessage, family: UDPSocketFamily, socket: Int32, context: CallContext, flags: Int32,
+        _ message: CopiedMessage, family knownFamily: UDPSocketFamily?, socket: Int32, context: CallContext, flags: Int32,
         perform: () -> Outcome
     ) -> Outcome {
         let operation = UDPOperation.send(hasAddress: message.address != nil)
+        let local = SocketKind.localState(of: socket)
+        guard let family = local.family ?? knownFamily else { return .error(EACCES) }  // Cannot decide: refuse.
         let decision = UDPDecision.check(
-            operation, family: family, address: message.address ?? [], isBound: isBound(socket), policy: context.policy)
+            operation, family: family, address: message.address ?? [], isBound: local.isBound, policy: context.policy)
         if let error = decision.errno {
             report(decision, operation: operation, context)
             return .error(error)
@@ -245,8 +249,6 @@ extension Supervisor {
         return perform()
     }
 
-    /// `sendmsg` of one copied message on the supervisor's duplicate (never raising SIGPIPE in
-    /// the supervisor; the caller signals the program's thread).
     /// The message as the program passed it: its copied data, then its missing bytes as
     /// unreadable memory. `sendto` without control data (it ignores flags `sendmsg` refuses,
     /// such as MSG_CMSG_COMPAT), `sendmsg` with it.

@@ -67,6 +67,10 @@ struct ThreadTable {
         return record
     }
 
+    /// The record of `tid` if one is kept, *not* checked: the caller proves the thread alive
+    /// by using the record's pidfd (pidfd_getfd fails with ESRCH once the thread is gone).
+    func remembered(_ tid: pid_t) -> Record? { records[tid] }
+
     mutating func setMembership(_ membership: Membership, of tid: pid_t) {
         records[tid]?.membership = membership
     }
