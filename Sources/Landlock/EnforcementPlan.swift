@@ -408,7 +408,7 @@ public struct EnforcementPlan: Sendable, Hashable {
                 if flag == .noNewPrivileges {
                     entry = abi >= right.introduced ? .kernel(.landlock(since: right.introduced))
                         : .kernel(.prctl(flagIntroduced: right.introduced))
-                } else if flag == .allThreads && (request.singleThreaded || role != .none) {
+                } else if flag == .allThreads && request.singleThreaded {
                     entry = kernelFlags.contains(flag) ? .kernel(.landlock(since: right.introduced)) : .kernel(.singleThreaded)
                 } else if kernelFlags.contains(flag) {
                     entry = .kernel(.landlock(since: right.introduced))

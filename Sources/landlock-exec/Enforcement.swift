@@ -2,63 +2,81 @@
 import Landlock
 import LandlockSupervisor
 
-/// Who enforces a right on this machine. This is the one place that knows about the
-/// user-space fallback (`LandlockSupervisor`); `status`, strict mode and best effort all ask it.
-enum Enforcer: String {
-    case kernel
-    case supervisor
-    case none
-}
-
+/// How `landlock-exec` reads the library's ``EnforcementPlan``. It decides nothing: who
+/// enforces what comes from the plan (`status`, `--print-policy`, strict mode and best effort
+/// all ask it); this file only words the plan's values in the tool's vocabulary.
 enum Enforcement {
-    /// Why the user-space supervisor for the UDP rights cannot run here, or `nil` when it can.
-    static var supervisorProblem: String? {
-        // Inside a supervised sandbox, a new sandbox registers its layer with that supervisor.
-        if SupervisorAvailability.outerListener && SupervisorAvailability.outerSupervisorTakesRegistrations { return nil }
-        if case .unavailable(let reason) = SupervisorAvailability.current { return reason }
-        return nil
+    /// This machine, as the plan needs it: the kernel's Landlock and errata, whether the
+    /// supervisor can run, and the sandbox this process already runs in.
+    static var environment: EnforcementPlan.Environment {
+        let enclosing: EnclosingSandbox = !SupervisorAvailability.outerListener ? .none
+            : SupervisorAvailability.outerSupervisorTakesRegistrations ? .supervised : .foreignListener
+        var supervisor = SupervisorSupport.available
+        if case .unavailable(let reason) = SupervisorAvailability.current { supervisor = .unavailable(reason: reason) }
+        return .current(supervisor: supervisor, enclosing: enclosing)
     }
 
-    /// The rights the supervisor enforces on kernels that do not know them.
-    static let supervisedRights: NetworkAccess = .udp
-
-    /// Who enforces `right` with the given kernel support, and why not when nobody does.
-    static func enforcer(of right: AccessRight, kind: RightKind, status: LandlockStatus) -> (Enforcer, String?) {
-        guard let abi = status.abi else {
-            return (.none, "not enforced: \(status)")
-        }
-        if kind == .restrictSelf && right.rawValue == RestrictSelfFlags.noNewPrivileges.rawValue {
-            // The library sets no_new_privs with prctl(2) on every ABI.
-            return (.kernel, right.introduced <= abi ? nil : "set with prctl(PR_SET_NO_NEW_PRIVS); the flag needs ABI \(right.introduced.rawValue)")
-        }
-        if kind == .restrictSelf && right.rawValue == RestrictSelfFlags.allThreads.rawValue && right.introduced > abi {
-            return (.none, "not enforced: kernel ABI \(abi.rawValue) < \(right.introduced.rawValue) (landlock-exec does not need it: "
-                + "execve ends its other threads)")
-        }
-        if right.introduced <= abi { return (.kernel, nil) }
-        if kind == .network, supervisedRights.rawValue & right.rawValue != 0 {
-            guard let problem = supervisorProblem else { return (.supervisor, nil) }
-            return (.none, udpReason(abi, problem))
-        }
-        return (.none, "not enforced: kernel ABI \(abi.rawValue) < \(right.introduced.rawValue)")
+    /// Who would enforce each right this tool knows here: the plan of a ruleset that handles
+    /// every right, scope and flag of the newest ABI, best effort, for this process.
+    static func machinePlan(in environment: EnforcementPlan.Environment) -> EnforcementPlan {
+        let ruleset = Ruleset()
+            .handling(FileSystemAccess.all(in: .newest)).handling(NetworkAccess.all(in: .newest))
+            .scoping(Scope.all(in: .newest))
+        let request = EnforcementPlan.Request(
+            ruleset: ruleset, flags: RestrictSelfFlags.all(in: .newest), compatibility: .bestEffort,
+            singleThreaded: false, supervisor: .automatic)
+        // Best effort with something handled: nothing to refuse, nothing to throw.
+        return try! EnforcementPlan(request, in: environment)
     }
 
-    /// The reason the UDP rights are not enforced on an older kernel, in one place.
-    static func udpReason(_ abi: LandlockABI, _ problem: String) -> String {
-        "not enforced: kernel ABI \(abi.rawValue) < 10 and the supervisor cannot run here (\(problem))"
+    /// The enforcer as `status --json` and `--print-policy --json` name it.
+    static func jsonName(_ enforcer: Enforcer) -> String {
+        switch enforcer {
+        case .kernel: "kernel"
+        case .supervisor, .enclosingSupervisor: "supervisor"
+        case .seccompFilter: "seccomp_filter"
+        case .nobody: "none"
+        }
     }
 
-    /// A short explanation of why a dropped right is not enforced, for error and warning lines.
-    static func reason(for right: AccessRight, kind: RightKind, status: LandlockStatus) -> String {
-        let (_, why) = enforcer(of: right, kind: kind, status: status)
-        return why ?? "not enforced"
+    /// The note after "enforced by the kernel" or the reason after "not enforced", for JSON.
+    static func jsonReason(_ enforcer: Enforcer, _ right: AccessRight) -> String? {
+        switch enforcer {
+        case .kernel(.landlock): nil
+        case .kernel(let mechanism): "\(mechanism)"
+        case .nobody(let reason): "not enforced: " + reasonText(reason, right)
+        default: nil
+        }
+    }
+
+    /// Why nothing enforces `right`, in the tool's words: the library's sentence, with what
+    /// the tool adds about itself.
+    static func reasonText(_ reason: NotEnforcedReason, _ right: AccessRight) -> String {
+        if case .kernelTooOld = reason, RestrictSelfFlags(right) == .allThreads {
+            return "\(reason) (landlock-exec does not need it: execve ends its other threads)"
+        }
+        return "\(reason)"
+    }
+
+    /// One line of `status` or `--print-policy`.
+    static func text(_ enforcer: Enforcer, _ right: AccessRight, long: Bool) -> String {
+        switch enforcer {
+        case .kernel: "\(enforcer)"
+        case .supervisor: "enforced by the supervisor (seccomp user notification)"
+        case .enclosingSupervisor where long:
+            "enforced by the supervisor of the enclosing sandbox (a new sandbox registers its layer with it)"
+        case .enclosingSupervisor, .seccompFilter: "\(enforcer)"
+        case .nobody(let reason): "not enforced: " + reasonText(reason, right)
+        }
     }
 }
 
-/// The kinds of Landlock bits the CLI reports.
-enum RightKind: String {
-    case fileSystem = "fs"
-    case network = "net"
-    case scope = "scope"
-    case restrictSelf = "restrict_self"
+extension NotEnforcedReason {
+    /// Whether a supervisor could have enforced the right (for the strict-mode hint).
+    var involvesSupervisor: Bool {
+        switch self {
+        case .supervisorUnavailable, .supervisorDisabled: true
+        default: false
+        }
+    }
 }

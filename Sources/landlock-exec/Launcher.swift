@@ -125,39 +125,28 @@ enum Launcher {
                 hints: KernelHints.forStatus(status.landlock) + ["add --best-effort to run the command unsandboxed anyway"]
             ).exit()
         }
-        let dropped = status.dropped
-        var explicit: [(AccessRight, RightKind, String?)] = []
-        var implicit: [(AccessRight, RightKind, String?)] = []
-        func sort<Bits: LandlockBitmask>(_ bits: Bits, explicitBits: Bits, kind: RightKind, reason: String? = nil) {
-            for right in bits.accessRights {
-                let entry = (right, kind, reason)
-                if explicitBits.rawValue & right.rawValue != 0 { explicit.append(entry) } else { implicit.append(entry) }
+        // Every requested right nothing enforces, as the plan says, explicit or implicit.
+        var explicit: [(AccessRight, NotEnforcedReason)] = []
+        var implicit: [(AccessRight, NotEnforcedReason)] = []
+        for (right, reason) in sandbox.plan.notEnforced {
+            let asked = switch right.kind {
+            case .fileSystem: policy.explicitFileSystem.contains(right)
+            case .network: policy.explicitNetwork.contains(right)
+            case .scope: policy.explicitScopes.contains(right)
+            case .restrictSelf: policy.restrictFlags.contains(right)
             }
+            if asked { explicit.append((right, reason)) } else { implicit.append((right, reason)) }
         }
-        sort(dropped.handledFileSystem, explicitBits: policy.explicitFileSystem, kind: .fileSystem)
-        // The UDP rights the supervisor enforces are not in the kernel's ruleset; those nobody
-        // enforces are reported like every dropped right.
-        var udpNotEnforced: NetworkAccess = []
-        if case .notEnforced = sandbox.bindUDP { udpNotEnforced.insert(.bindUDP) }
-        if case .notEnforced = sandbox.connectSendUDP { udpNotEnforced.insert(.connectSendUDP) }
-        sort(dropped.handledNetwork.union(udpNotEnforced), explicitBits: policy.explicitNetwork, kind: .network)
-        sort(dropped.scopes, explicitBits: policy.explicitScopes, kind: .scope)
-        sort(dropped.restrictSelfFlags, explicitBits: policy.restrictFlags, kind: .restrictSelf)
-        // Inside a supervised sandbox, the outer supervisor performs the socket calls.
-        let gap = sandbox.notEnforcedForOuterSupervisor
-        let outer = "an outer seccomp supervisor performs the socket calls outside this sandbox's layer"
-        sort(gap.network.subtracting(dropped.handledNetwork).subtracting(udpNotEnforced), explicitBits: policy.explicitNetwork, kind: .network, reason: outer)
-        sort(gap.scopes.subtracting(dropped.scopes), explicitBits: policy.explicitScopes, kind: .scope, reason: outer)
-        sort(gap.fileSystem.subtracting(dropped.handledFileSystem), explicitBits: policy.explicitFileSystem, kind: .fileSystem, reason: outer)
 
         if !explicit.isEmpty {
             if policy.bestEffort {
-                for line in describe(explicit, sandbox) { warn("not enforced: \(line)") }
+                for line in describe(explicit) { warn("not enforced: \(line)") }
             } else {
                 var hints: [String] = []
-                if explicit.contains(where: { $0.2 != nil }) {
+                let reasons = explicit.map(\.1)
+                if reasons.contains(.outerSupervisor) {
                     hints.append("run the command outside the supervised sandbox, or on Linux 7.2 where no supervisor is needed, or add --best-effort")
-                } else if explicit.contains(where: { $0.1 == .network && NetworkAccess.udp.rawValue & $0.0.rawValue != 0 }) {
+                } else if reasons.contains(where: \.involvesSupervisor) {
                     hints.append(
                         "the UDP rights need Linux 7.2 (Landlock ABI 10) or the supervisor; remove the UDP options, "
                             + "update the kernel, run where the supervisor works, or add --best-effort")
@@ -165,35 +154,25 @@ enum Launcher {
                     hints.append("update the kernel (it provides Landlock ABI \(abi.rawValue)), remove the options that need a newer one, or add --best-effort")
                 }
                 ToolFailure(
-                    "Refusing to run: this sandbox cannot enforce " + describe(explicit, sandbox).joined(separator: "; "),
+                    "Refusing to run: this sandbox cannot enforce " + describe(explicit).joined(separator: "; "),
                     hints: hints
                 ).exit()
             }
         }
         if !implicit.isEmpty && !quiet {
-            warn("not restricted here: " + describe(implicit, sandbox).joined(separator: "; ")
-                + " (--quiet hides this)")
+            warn("not restricted here: " + describe(implicit).joined(separator: "; ") + " (--quiet hides this)")
         }
     }
 
     /// `net.bind_udp, net.connect_send_udp (reason)`, grouping rights by reason.
-    private static func describe(_ rights: [(AccessRight, RightKind, String?)], _ sandbox: SandboxStatus) -> [String] {
+    private static func describe(_ rights: [(AccessRight, NotEnforcedReason)]) -> [String] {
         var groups: [(reason: String, names: [String])] = []
-        for (right, kind, override) in rights {
-            var reason = override ?? Enforcement.reason(for: right, kind: kind, status: sandbox.restriction.landlock)
-            if kind == .network && override == nil {
-                let udp = right.rawValue == NetworkAccess.bindUDP.rawValue ? sandbox.bindUDP
-                    : right.rawValue == NetworkAccess.connectSendUDP.rawValue ? sandbox.connectSendUDP : nil
-                if case .notEnforced(let why) = udp {
-                    let abi = sandbox.restriction.landlock.abi.map { "kernel ABI \($0.rawValue) < 10 and " } ?? ""
-                    reason = abi + why
-                }
-            }
-            if reason.hasPrefix("not enforced: ") { reason.removeFirst("not enforced: ".count) }
-            if let index = groups.firstIndex(where: { $0.reason == reason }) {
+        for (right, reason) in rights {
+            let text = Enforcement.reasonText(reason, right)
+            if let index = groups.firstIndex(where: { $0.reason == text }) {
                 groups[index].names.append(right.auditName)
             } else {
-                groups.append((reason, [right.auditName]))
+                groups.append((text, [right.auditName]))
             }
         }
         return groups.map { $0.names.joined(separator: ", ") + " (\($0.reason))" }

@@ -1,46 +1,49 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import LandlockSupervisor
 
 /// `run --print-policy`: the effective ruleset after composing the policy files and options,
 /// each rule with where it comes from, and who enforces each handled right here.
 struct PolicyReport {
     var policy: SandboxPolicy
-    /// The status report of this machine (who enforces what).
-    var status: StatusReport
     /// The `--config` arguments, in order.
     var configs: [String]
+    /// Who enforces each handled right here; `nil` when the policy handles nothing.
+    var plan: EnforcementPlan?
+    var landlock: LandlockStatus
+
+    /// The plan `run` would follow for `policy` in `environment` (as the launcher asks
+    /// for it: best effort, a new single-threaded process, the policy's supervisor mode).
+    init(policy: SandboxPolicy, configs: [String], environment: EnforcementPlan.Environment) {
+        self.policy = policy
+        self.configs = configs
+        self.landlock = environment.landlock
+        let request = (try? policy.ruleset()).map {
+            EnforcementPlan.Request(
+                ruleset: $0, flags: policy.restrictFlags.union(.noNewPrivileges), compatibility: .bestEffort,
+                singleThreaded: true, supervisor: policy.udpSupervisor.enforcement.supervisorMode)
+        }
+        self.plan = request.flatMap { try? EnforcementPlan($0, in: environment) }
+    }
 
     struct HandledRow {
         var right: AccessRight
-        var kind: RightKind
         var explicit: Bool
         var enforcer: Enforcer
-        var reason: String?
     }
 
+    /// The handled rights and scopes (not the flags), each with who enforces it.
     var handledRows: [HandledRow] {
-        var result: [HandledRow] = []
-        for row in status.rows {
-            let (handled, explicit): (UInt64, UInt64) = switch row.kind {
-            case .fileSystem: (policy.handledFileSystem.rawValue, policy.explicitFileSystem.rawValue)
-            case .network: (policy.handledNetwork.rawValue, policy.explicitNetwork.rawValue)
-            case .scope: (policy.scopes.rawValue, policy.explicitScopes.rawValue)
-            case .restrictSelf: (0, 0)
+        (plan?.entries ?? []).compactMap { entry in
+            let explicit: Bool
+            switch entry.right.kind {
+            case .fileSystem: explicit = policy.explicitFileSystem.contains(entry.right)
+            case .network: explicit = policy.explicitNetwork.contains(entry.right)
+            case .scope: explicit = policy.explicitScopes.contains(entry.right)
+            case .restrictSelf: return nil
             }
-            guard handled & row.right.rawValue != 0 else { continue }
-            var enforcer = row.enforcer
-            var reason = row.reason
-            let isUDP = row.kind == .network && row.right.rawValue & NetworkAccess.udp.rawValue != 0
-            if isUDP && policy.udpSupervisor == .never && enforcer == .supervisor {
-                enforcer = .none
-                reason = "not enforced: the kernel lacks ABI 10 and --udp-supervisor is never"
-            } else if isUDP && policy.udpSupervisor == .always && enforcer == .kernel {
-                enforcer = .supervisor
-                reason = nil
-            }
-            result.append(HandledRow(right: row.right, kind: row.kind, explicit: explicit & row.right.rawValue != 0, enforcer: enforcer, reason: reason))
+            return HandledRow(right: entry.right, explicit: explicit, enforcer: entry.enforcer)
         }
-        return result
     }
 
     /// The rights a rule passes to the kernel: those of the grant that the policy handles.
@@ -62,27 +65,17 @@ struct PolicyReport {
         }
     }
 
-    func enforcement(_ row: HandledRow) -> String {
-        switch row.enforcer {
-        case .kernel where row.reason != nil: "enforced by the kernel: \(row.reason!)"
-        case .kernel: "enforced by the kernel (ABI \(row.right.introduced.rawValue))"
-        case .supervisor where status.outerSupervisor == .registering: "enforced by the supervisor of the enclosing sandbox"
-        case .supervisor: "enforced by the supervisor (seccomp user notification)"
-        case .none: row.reason ?? "not enforced"
-        }
-    }
-
     var text: String {
         var out = "Policy: " + (configs.isEmpty ? "command-line options" : configs.map { "\"\($0)\"" }.joined(separator: ", ")) + "\n"
-        out += "Landlock: \(status.landlockLine)\n"
+        out += "Landlock: \(StatusReport.landlockLine(landlock))\n"
         let rows = handledRows
         let width = rows.map(\.right.auditName.count).max() ?? 0
-        let titles: [(RightKind, String)] = [(.fileSystem, "Handled filesystem rights"), (.network, "Handled network rights"), (.scope, "Scopes")]
+        let titles: [(AccessKind, String)] = [(.fileSystem, "Handled filesystem rights"), (.network, "Handled network rights"), (.scope, "Scopes")]
         for (kind, title) in titles {
-            let selected = rows.filter { $0.kind == kind }
+            let selected = rows.filter { $0.right.kind == kind }
             out += "\n\(title):\(selected.isEmpty ? " none" : "")\n"
             for row in selected {
-                out += "  \(row.right.auditName.padding(to: width))  \(row.explicit ? "explicit" : "implicit")  \(enforcement(row))\n"
+                out += "  \(row.right.auditName.padding(to: width))  \(row.explicit ? "explicit" : "implicit")  \(Enforcement.text(row.enforcer, row.right, long: false))\n"
             }
         }
         let paths = pathRules, ports = portRules
@@ -99,15 +92,15 @@ struct PolicyReport {
     var json: String {
         var fields: [String] = []
         fields.append("\"configs\": [" + configs.map(quoted).joined(separator: ", ") + "]")
-        switch status.landlock {
+        switch landlock {
         case .notImplemented: fields.append("\"landlock\": {\"status\": \"not_implemented\"}")
         case .notEnabled: fields.append("\"landlock\": {\"status\": \"not_enabled\"}")
         case .available(let abi, let kernel):
             fields.append("\"landlock\": {\"status\": \"available\", \"abi\": \(abi.rawValue), \"kernelABI\": \(kernel)}")
         }
         let handled = handledRows.map { row in
-            "    {\"name\": \"\(row.right.auditName)\", \"explicit\": \(row.explicit), \"enforcedBy\": \"\(row.enforcer.rawValue)\""
-                + (row.reason.map { ", \"reason\": \(quoted($0))" } ?? "") + "}"
+            "    {\"name\": \"\(row.right.auditName)\", \"explicit\": \(row.explicit), \"enforcedBy\": \"\(Enforcement.jsonName(row.enforcer))\""
+                + (Enforcement.jsonReason(row.enforcer, row.right).map { ", \"reason\": \(quoted($0))" } ?? "") + "}"
         }
         fields.append("\"handled\": [\n" + handled.joined(separator: ",\n") + (handled.isEmpty ? "]" : "\n  ]"))
         func sources(_ first: String, _ others: SandboxPolicy.OtherSources) -> String {

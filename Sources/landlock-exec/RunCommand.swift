@@ -363,10 +363,9 @@ extension LandlockExec {
             policy.logDenials = network.logDenials
             policy.keepNetworkCapabilities = network.keepNetworkCapabilities
             if printPolicy {
-                var status = StatusReport(landlock: .current, errata: nil)
-                status.outerSupervisor = !SupervisorAvailability.outerListener ? .none
-                    : SupervisorAvailability.outerSupervisorTakesRegistrations ? .registering : .foreign
-                let report = PolicyReport(policy: policy, status: status, configs: config)
+                var environment = Enforcement.environment
+                environment.errata = nil
+                let report = PolicyReport(policy: policy, configs: config, environment: environment)
                 print(json ? report.json : report.text, terminator: "")
                 return
             }

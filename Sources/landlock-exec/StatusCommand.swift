@@ -20,66 +20,31 @@ extension LandlockExec {
         var json = false
 
         func run() throws {
-            var report = StatusReport(landlock: .current, errata: Errata.current)
-            report.outerSupervisor = !SupervisorAvailability.outerListener ? .none
-                : SupervisorAvailability.outerSupervisorTakesRegistrations ? .registering : .foreign
+            let report = StatusReport(plan: Enforcement.machinePlan(in: Enforcement.environment))
             print(json ? report.json : report.text, terminator: "")
         }
     }
 }
 
-/// The `status` report, built from the kernel's answers so it can be tested with any.
+/// The `status` report: the plan of a ruleset handling every right, read row by row, so it
+/// can be tested with any kernel.
 struct StatusReport {
-    var landlock: LandlockStatus
-    var errata: Errata?
+    var plan: EnforcementPlan
 
-    struct Row {
-        var right: AccessRight
-        var kind: RightKind
-        var enforcer: Enforcer
-        var reason: String?
-    }
+    var landlock: LandlockStatus { plan.environment.landlock }
+    var errata: Errata? { plan.environment.errata }
 
-    /// Another seccomp supervisor this process runs under.
-    enum OuterSupervisor {
-        case none
-        /// landlock-exec's, in a supervised sandbox: a new sandbox registers its layer with it.
-        case registering
-        /// Another one (a container runtime's, an older landlock-exec's): it performs socket
-        /// calls outside any layer a new sandbox adds here.
-        case foreign
-    }
-
-    var outerSupervisor = OuterSupervisor.none
-
-    var rows: [Row] {
-        let socketRights = OuterSupervisorGap.socketRights
-        func rows<Bits: LandlockBitmask>(_: Bits.Type, _ kind: RightKind) -> [Row] {
-            Bits.rights.map { right in
-                var (enforcer, reason) = Enforcement.enforcer(of: right, kind: kind, status: landlock)
-                let isSocketRight = switch kind {
-                case .network: true
-                case .scope: right.rawValue & socketRights.scopes.rawValue != 0
-                case .fileSystem: right.rawValue & socketRights.fileSystem.rawValue != 0
-                case .restrictSelf: false
-                }
-                if outerSupervisor == .foreign && isSocketRight && enforcer == .kernel {
-                    enforcer = .none
-                    reason = "not enforced for the socket calls an outer seccomp supervisor performs (this is a supervised sandbox)"
-                }
-                return Row(right: right, kind: kind, enforcer: enforcer, reason: reason)
-            }
-        }
-        return rows(FileSystemAccess.self, .fileSystem) + rows(NetworkAccess.self, .network)
-            + rows(Scope.self, .scope) + rows(RestrictSelfFlags.self, .restrictSelf)
-    }
+    /// Every right, scope and flag this tool knows, in kernel order, with who enforces it.
+    var rows: [EnforcementPlan.Entry] { plan.entries }
 
     static let errataNames: [(Errata, String)] = [
         (.tcpSocketIdentification, "tcp_socket_identification"), (.scopedSignalHandling, "scoped_signal_handling"),
         (.disconnectedDirectoryHandling, "disconnected_directory_handling"), (.whiteoutCreation, "whiteout_creation"),
     ]
 
-    var landlockLine: String {
+    var landlockLine: String { Self.landlockLine(landlock) }
+
+    static func landlockLine(_ landlock: LandlockStatus) -> String {
         switch landlock {
         case .notImplemented: "not implemented by this kernel (ENOSYS)"
         case .notEnabled: "not enabled in this kernel (EOPNOTSUPP)"
@@ -99,28 +64,18 @@ struct StatusReport {
         var out = "Landlock: \(landlockLine)\n"
         out += "Errata: \(errataLine)\n"
         for hint in KernelHints.forStatus(landlock) { out += "Hint: \(hint)\n" }
-        let titles: [RightKind: String] = [
+        let titles: [AccessKind: String] = [
             .fileSystem: "Filesystem rights", .network: "Network rights", .scope: "Scopes",
             .restrictSelf: "Restrict-self flags",
         ]
-        var current: RightKind?
+        var current: AccessKind?
         let width = rows.map(\.right.auditName.count).max() ?? 0
         for row in rows {
-            if row.kind != current {
-                out += "\n\(titles[row.kind]!):\n"
-                current = row.kind
+            if row.right.kind != current {
+                out += "\n\(titles[row.right.kind]!):\n"
+                current = row.right.kind
             }
-            let name = row.right.auditName.padding(to: width)
-            let what: String
-            switch row.enforcer {
-            case .kernel where row.reason != nil: what = "enforced by the kernel: \(row.reason!)"
-            case .kernel: what = "enforced by the kernel (ABI \(row.right.introduced.rawValue))"
-            case .supervisor where outerSupervisor == .registering:
-                what = "enforced by the supervisor of the enclosing sandbox (a new sandbox registers its layer with it)"
-            case .supervisor: what = "enforced by the supervisor (seccomp user notification)"
-            case .none: what = row.reason ?? "not enforced"
-            }
-            out += "  \(name)  \(what)\n"
+            out += "  \(row.right.auditName.padding(to: width))  \(Enforcement.text(row.enforcer, row.right, long: true))\n"
         }
         out += "\nBeyond Landlock:\n"
         for (name, what) in Self.beyondLandlock { out += "  \(name.padding(to: width))  \(what)\n" }
@@ -149,8 +104,8 @@ struct StatusReport {
         }
         let rights = rows.map { row in
             "    {\"name\": \"\(row.right.auditName)\", \"kernelName\": \"\(row.right.kernelName)\", "
-                + "\"introduced\": \(row.right.introduced.rawValue), \"enforcedBy\": \"\(row.enforcer.rawValue)\""
-                + (row.reason.map { ", \"reason\": \"\($0)\"" } ?? "") + "}"
+                + "\"introduced\": \(row.right.introduced.rawValue), \"enforcedBy\": \"\(Enforcement.jsonName(row.enforcer))\""
+                + (Enforcement.jsonReason(row.enforcer, row.right).map { ", \"reason\": \(quoted($0))" } ?? "") + "}"
         }
         fields.append("\"rights\": [\n" + rights.joined(separator: ",\n") + "\n  ]")
         let beyond = Self.beyondLandlock.map { "    {\"name\": \"\($0.0)\", \"handling\": \"\($0.1)\"}" }
