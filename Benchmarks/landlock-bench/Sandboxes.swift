@@ -25,10 +25,13 @@ enum Variant: String, CaseIterable {
     /// nested sandbox (`SandboxedCommand` inside the supervised one), which registers its layer
     /// with the supervisor. Measures what a registered layer adds.
     case nested
+    /// `landlock-exec --udp-supervisor always` with the workload policy as options: what users
+    /// run (the supervisor in landlock-exec's process, started by its command line).
+    case landlockExec = "landlock-exec"
 
     var udp: UDPEnforcement? {
         switch self {
-        case .native, .allowAllFilter, .trapFloor: nil
+        case .native, .allowAllFilter, .trapFloor, .landlockExec: nil
         case .kernel: .kernelOnly
         case .supervisor, .nested: .supervisor
         }
@@ -71,6 +74,18 @@ enum Policies {
         ruleset = try ruleset.adding(NetPort([.bindUDP, .connectSendUDP], port: Int(udpPort)))
         ruleset = try ruleset.adding(NetPort([.bindTCP, .connectTCP], port: Int(tcpPort)))
         return ruleset
+    }
+
+    /// `workload(...)` as landlock-exec options, then `--`.
+    static func landlockExecArguments(executable: String, udpPort: UInt16, tcpPort: UInt16, directory: String) -> [String] {
+        var arguments = ["--quiet", "--udp-supervisor", "always", "--ignore-missing"]
+        for path in [directoryName(executable), "/usr", "/bin", "/lib", "/lib64"] + loadedLibraryDirectories() {
+            arguments += ["--rox", path]
+        }
+        arguments += ["--ro", "/etc", "--ro", "/proc", "--rw", directory]
+        arguments += ["--bind-udp", "0", "--bind-udp", "\(udpPort)", "--connect-udp", "\(udpPort)"]
+        arguments += ["--bind-tcp", "\(tcpPort)", "--connect-tcp", "\(tcpPort)"]
+        return arguments + ["--"]
     }
 
     /// The nested layer of the `nested` variant: every network right and scope handled, the
@@ -170,7 +185,7 @@ func waitFor(_ pid: pid_t) -> Int32 {
 /// Checks that a status matches the variant a row claims to measure.
 func statusCheck(_ variant: Variant, kernelUDP: Bool) -> ((SandboxStatus) -> String?)? {
     switch variant {
-    case .native, .allowAllFilter, .trapFloor: return nil
+    case .native, .allowAllFilter, .trapFloor, .landlockExec: return nil
     case .supervisor, .nested:
         return { $0.usesSupervisor ? nil : "the supervisor is not in use" }
     case .kernel:

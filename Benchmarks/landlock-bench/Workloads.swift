@@ -76,6 +76,7 @@ enum Workload: String, CaseIterable {
     case udpBind = "udp-bind"
     case tcpStream = "tcp-stream"
     case tcpStreamSendmsg = "tcp-stream-sendmsg"
+    case tcpSendmsgSmall = "tcp-sendmsg-4k"
     case tcpConnect = "tcp-connect"
     case unixStream = "unix-stream"
     case unixConnect = "unix-connect"
@@ -92,6 +93,7 @@ enum Workload: String, CaseIterable {
         case .udpBind: "socket, bind 127.0.0.1:0, close"
         case .tcpStream: "TCP stream, 64 KiB send() calls (per call)"
         case .tcpStreamSendmsg: "TCP stream, 64 KiB sendmsg() calls (per call)"
+        case .tcpSendmsgSmall: "TCP stream, 4 KiB sendmsg() calls (per call)"
         case .tcpConnect: "TCP socket, connect, close (RST)"
         case .unixStream: "pathname AF_UNIX stream, 64 KiB send() calls"
         case .unixConnect: "pathname AF_UNIX socket, connect, close"
@@ -113,7 +115,7 @@ enum Workload: String, CaseIterable {
             udpSend(options)
         case .udpConnectCycle: udpConnectCycle(options)
         case .udpBind: udpBind(options)
-        case .tcpStream, .tcpStreamSendmsg, .unixStream: stream(options)
+        case .tcpStream, .tcpStreamSendmsg, .tcpSendmsgSmall, .unixStream: stream(options)
         case .tcpConnect, .unixConnect: connectRate(options)
         case .getppid:
             let batch = 64
@@ -299,10 +301,10 @@ enum Workload: String, CaseIterable {
                 if count <= 0 { break }
             }
         }
-        let chunk = 64 << 10
-        let batch = 16
+        let chunk = self == .tcpSendmsgSmall ? 4 << 10 : 64 << 10
+        let batch = self == .tcpSendmsgSmall ? 256 : 16
         var payload = [UInt8](repeating: 0x5a, count: chunk)
-        let useSendmsg = self == .tcpStreamSendmsg
+        let useSendmsg = self == .tcpStreamSendmsg || self == .tcpSendmsgSmall
         let result = payload.withUnsafeMutableBytes { data in
             TimedLoop(seconds: options.seconds, opsPerBatch: batch).run {
                 for _ in 0..<batch {
