@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
-import Landlock
+public import Landlock
 import Synchronization
 
 #if canImport(Glibc)
@@ -25,14 +25,15 @@ public struct UDPDenial: Sendable, Hashable, CustomStringConvertible {
         return parts.joined(separator: " ")
     }
 
-    /// The `landlock-exec` option that would allow the call, e.g. `--connect-udp 53`, or
-    /// `--bind-udp 0` for an automatic bind.
-    public var allowingOption: String {
-        decision.blocker == .bindUDP ? "--bind-udp \(decision.port ?? 0)" : "--connect-udp \(decision.port ?? 0)"
+    /// The rule that would allow the call, e.g. `NetPort(.connectSendUDP, port: 53)`, or
+    /// `NetPort(.bindUDP, port: 0)` for an automatic bind.
+    public var allowingRule: NetPort {
+        NetPort(decision.blocker == .bindUDP ? .bindUDP : .connectSendUDP, port: Int(decision.port ?? 0))
     }
 
-    /// `<audit record> (allowed by <option>)`.
-    public var description: String { "\(auditRecord) (allowed by \(allowingOption))" }
+    /// `<audit record> (allowed by <rule>)`, the rule worded by
+    /// ``DenialLog/wordAllowingRules(_:)`` (by default `net.connect_send_udp on port 53`).
+    public var description: String { "\(auditRecord) (allowed by \(DenialLog.wording(allowingRule)))" }
 
     private static func text(_ bytes: [UInt8]) -> String? {
         guard bytes.count == 4 || bytes.count == 16, bytes.contains(where: { $0 != 0 }) else { return nil }
@@ -45,11 +46,28 @@ public struct UDPDenial: Sendable, Hashable, CustomStringConvertible {
 
 /// Where the supervisor reports denials.
 public enum DenialLog: Sendable {
-    /// One line per denial, `landlock: <audit record> (allowed by <option>)`, written to this
+    /// One line per denial, `landlock: <audit record> (allowed by <rule>)`, written to this
     /// file descriptor (not closed by the library).
     case fileDescriptor(Int32)
     /// A handler, called on a supervisor thread; keep it short and non-blocking.
     case handler(@Sendable (UDPDenial) -> Void)
+
+    /// How the lines written to a file descriptor name the rule that would allow a denied
+    /// call, after "allowed by". By default the right's audit name and the port
+    /// (`net.connect_send_udp on port 53`); a program with its own vocabulary, such as a
+    /// command-line tool naming its options, sets it once before starting sandboxes. It
+    /// applies to every line this process writes, those of sandboxes nested in its own
+    /// included (their supervisor is this process's).
+    public static func wordAllowingRules(_ wording: @escaping @Sendable (NetPort) -> String) {
+        ruleWording.withLock { $0 = wording }
+    }
+
+    private static let ruleWording = Mutex<(@Sendable (NetPort) -> String)?>(nil)
+
+    static func wording(_ rule: NetPort) -> String {
+        if let wording = ruleWording.withLock({ $0 }) { return wording(rule) }
+        return rule.access.auditNames.joined(separator: ", ") + " on port \(rule.port)"
+    }
 }
 
 /// Where one layer's denials go. The monitor thread never waits on it (the log may be a pipe

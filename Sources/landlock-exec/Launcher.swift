@@ -38,6 +38,9 @@ enum Launcher {
     static func launch(_ request: LaunchRequest) -> Never {
         let executable = resolveExecutable(request)
         let policy = request.policy
+        // Denial lines name the option that allows the call, here and in sandboxes nested in
+        // this one (this process's supervisor writes theirs).
+        DenialLog.wordAllowingRules(option(allowing:))
 
         var command: SandboxedCommand
         do {
@@ -176,6 +179,15 @@ enum Launcher {
             }
         }
         return groups.map { $0.names.joined(separator: ", ") + " (\($0.reason))" }
+    }
+
+    /// The option of this tool that allows `rule`: `--connect-udp 53`, `--bind-udp 0`.
+    static func option(allowing rule: NetPort) -> String {
+        let options: [(NetworkAccess, String)] = [
+            (.bindTCP, "--bind-tcp"), (.connectTCP, "--connect-tcp"), (.bindUDP, "--bind-udp"),
+            (.connectSendUDP, "--connect-udp"),
+        ]
+        return options.filter { rule.access.contains($0.0) }.map { "\($0.1) \(rule.port)" }.joined(separator: " ")
     }
 
     // MARK: Errors
