@@ -102,10 +102,6 @@ extension Supervisor {
         let n = call.notification
         let socket = call.socket
         let blocking = flags & msgDontWait == 0 && clandlock_fcntl_getfl(socket) & O_NONBLOCK == 0
-        if blocking {
-            call.openStatus()
-            guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
-        }
         if flags & msgZeroCopy != 0 {  // Completions would concern the supervisor's copy.
             var enabled: Int32 = 0
             var length = socklen_t(4)
@@ -123,6 +119,12 @@ extension Supervisor {
             view = captured
         }
         if needsDomain || !call.performer.isSupervisor {
+            // An executor's domain may not reach /proc: the thread's signals are watched
+            // through a file opened here, on the monitor, in case the send blocks.
+            if blocking {
+                call.openStatus()
+                guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
+            }
             call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor) { [self, view] in
                 guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
                 transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: true)
@@ -148,7 +150,10 @@ extension Supervisor {
                 outcome = sendOne(messages[index], call, kind, flags: flags | msgDontWait)
                 guard outcome == .error(EAGAIN), blocking else { break }
                 guard mayBlock else {
-                    // Finish off the notification loop; the monitor goes on with others.
+                    // Finish off the notification loop; the monitor goes on with others. The
+                    // monitor opens the thread's status file first (only it reaches /proc).
+                    call.openStatus()
+                    guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
                     let sentSoFar = sentCount
                     call.context.domain.run { [self] in
                         transmit(messages, from: index, sent: sentSoFar, single: single, call, kind, flags: flags,
