@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import SandboxSupport
 import SystemPackage
 
 #if canImport(Glibc)
@@ -47,18 +48,7 @@ struct ToolFailure: Error {
 
 /// Writes to standard error without buffering.
 func writeStandardError(_ text: String) {
-    let bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeBytes { buffer in
-            Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-        }
-        if written < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        offset += written
-    }
+    writeAll(2, text)
 }
 
 /// Prints a warning line on standard error.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
 import LandlockSupervisor
+import SandboxSupport
 import SystemPackage
 
 #if canImport(Glibc)
@@ -217,32 +218,16 @@ enum Launcher {
     private static func resolveExecutable(_ request: LaunchRequest) -> String {
         let name = request.command[0]
         if name.contains("/") {
-            if let problem = executableProblem(name) { reportExecFailure(name, errno: problem, sandboxed: false) }
+            if let problem = ExecutableSearch.problem(executing: name) { reportExecFailure(name, errno: problem, sandboxed: false) }
             return name
         }
-        let path = lookup("PATH", in: request.environment) ?? getenv("PATH").map { String(cString: $0) }
-            ?? "/usr/local/bin:/usr/bin:/bin"
-        var firstProblem: Int32?
-        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
-            guard let problem = executableProblem(candidate) else { return candidate }
-            if problem != ENOENT && problem != ENOTDIR && firstProblem == nil { firstProblem = problem }
+        // The command's PATH, else this process's (after --clear-env), else the default.
+        let path = ProcessEnvironment.value("PATH", in: request.environment)
+            ?? ProcessEnvironment.value("PATH", in: ProcessEnvironment.current) ?? ExecutableSearch.defaultPath
+        switch ExecutableSearch.find(name, path: path) {
+        case .found(let candidate): return candidate
+        case .notFound(let problem): reportExecFailure(name, errno: problem, sandboxed: false)
         }
-        reportExecFailure(name, errno: firstProblem ?? ENOENT, sandboxed: false)
-    }
-
-    /// Why `path` cannot be executed (as an errno), or `nil` when it can.
-    private static func executableProblem(_ path: String) -> Int32? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return errno }
-        if info.st_mode & S_IFMT == S_IFDIR { return EACCES }
-        guard access(path, X_OK) == 0 else { return errno }
-        return nil
-    }
-
-    private static func lookup(_ key: String, in environment: [String]) -> String? {
-        let prefix = key + "="
-        return environment.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
     }
 
     /// Reports a failed or impossible `execve` and exits 126 or 127, as `env(1)` does.

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Landlock
 import LandlockSupervisor
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -215,7 +216,7 @@ struct EnvironmentOptions: ParsableArguments {
 
     /// The command's environment.
     func environment(removing removed: Set<String> = []) -> [String] {
-        var result: [(String, String)] = clearEnv ? [] : currentEnvironment().filter { !removed.contains($0.0) }
+        var result: [(String, String)] = clearEnv ? [] : ProcessEnvironment.pairs.filter { !removed.contains($0.0) }
         for entry in env {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0])
@@ -231,19 +232,6 @@ struct EnvironmentOptions: ParsableArguments {
         }
         return result.map { "\($0.0)=\($0.1)" }
     }
-}
-
-/// The process's environment as key-value pairs, in order.
-func currentEnvironment() -> [(String, String)] {
-    var result: [(String, String)] = []
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(cString: entry)
-        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        result.append((String(parts[0]), parts.count == 2 ? String(parts[1]) : ""))
-        pointer += 1
-    }
-    return result
 }
 
 extension LandlockExec {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Landlock
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -63,11 +64,11 @@ extension LandlockExec {
         }
 
         func run() throws {
-            let variables = Dictionary(currentEnvironment(), uniquingKeysWith: { _, last in last })
+            let variables = Dictionary(ProcessEnvironment.pairs, uniquingKeysWith: { _, last in last })
             var policy = try Self.policy(from: variables)
             policy.bestEffort = true
             policy.requireLandlock = true
-            let environment = currentEnvironment().filter { !Self.variables.contains($0.0) }.map { "\($0.0)=\($0.1)" }
+            let environment = ProcessEnvironment.pairs.filter { !Self.variables.contains($0.0) }.map { "\($0.0)=\($0.1)" }
             Launcher.launch(
                 LaunchRequest(policy: policy, command: commandLine, environment: environment, announce: true, warnIgnoredPaths: true))
         }
