@@ -72,5 +72,8 @@ let package = Package(
             swiftSettings: testSettings),
         .testTarget(
             name: "SandboxCLITests", dependencies: ["LandlockTestSupport"], swiftSettings: testSettings),
+        // Builds nothing itself: checks that Snippets/ (built with the tests) still equals the
+        // README's and the DocC articles' examples, and runs them.
+        .testTarget(name: "ExampleTests", dependencies: ["LandlockTestSupport"], swiftSettings: testSettings),
     ]
 )

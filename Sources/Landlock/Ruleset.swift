@@ -25,7 +25,7 @@ import Musl
 ///     .adding(NetPort(.connectTCP, port: 443))
 ///     .create()
 ///     .restrictSelf()
-/// print(status) // fully enforced at ABI 7; all threads; no_new_privs
+/// print(status) // on ABI 8 or later: fully enforced at ABI 8; all threads; no_new_privs
 /// ```
 public struct Ruleset: Sendable, Hashable {
     /// The level used by requests that do not name their own.

@@ -6,8 +6,8 @@ import SandboxSupport
 /// A program to run in a sandbox.
 ///
 /// ```swift
-/// var command = SandboxedCommand(
-///     executable: "/usr/bin/dig", arguments: ["@192.0.2.53", "example.org"],
+/// let command = SandboxedCommand(
+///     executable: "getent", arguments: ["hosts", "example.org"],
 ///     ruleset: try Ruleset()
 ///         .handling(NetworkAccess.all(in: .v10))
 ///         .adding(NetPort([.connectSendUDP], port: 53))
