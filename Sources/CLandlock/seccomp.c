@@ -88,6 +88,10 @@ long clandlock_syscall_number(const char *name) {
         {"setfsuid", __NR_setfsuid}, {"setfsgid", __NR_setfsgid}, {"setgroups", __NR_setgroups},
         {"capset", __NR_capset}, {"unshare", __NR_unshare}, {"setns", __NR_setns},
         {"execve", __NR_execve}, {"execveat", __NR_execveat},
+        {"socket", __NR_socket},
+        // i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl): the foreign-architecture part
+        // of the protocol filter (an x86_64 program can still enter through int 0x80).
+        {"i386:socket", 359}, {"i386:socketcall", 102},
 #ifdef __NR_io_uring_setup
         {"io_uring_setup", __NR_io_uring_setup}, {"io_uring_enter", __NR_io_uring_enter},
         {"io_uring_register", __NR_io_uring_register},
@@ -96,6 +100,14 @@ long clandlock_syscall_number(const char *name) {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(table[i].name, name) == 0) return table[i].nr;
     return -1;
+}
+
+uint32_t clandlock_audit_arch_i386(void) {
+#if defined(__x86_64__)
+    return AUDIT_ARCH_I386;
+#else
+    return 0;
+#endif
 }
 
 uint32_t clandlock_audit_arch(void) {

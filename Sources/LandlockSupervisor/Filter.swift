@@ -82,8 +82,61 @@ struct SeccompFilter {
         ]
     }
 
+    // MARK: Protocols outside Landlock
+
+    static let andConstant: UInt16 = 0x54  // BPF_ALU | BPF_AND | BPF_K
+    static let internet: UInt32 = 2  // AF_INET
+    static let internet6: UInt32 = 10  // AF_INET6
+    /// Stream protocols that Landlock's TCP rights do not check (they check TCP sockets only):
+    /// IPPROTO_MPTCP binds and connects anywhere; IPPROTO_SCTP has no Landlock right at all.
+    static let uncoveredProtocols: [(name: String, number: UInt32)] = [("mptcp", 262), ("sctp", 132)]
+
+    /// `socket(domain, type, protocol)`: EPROTONOSUPPORT (programs fall back to TCP) for an
+    /// internet socket of an uncovered protocol; allowed otherwise. Ends in a return.
+    private static func refusingUncoveredProtocols() -> [clandlock_sock_filter] {
+        [
+            statement(loadWord, argumentLow(0)),
+            jump(jumpEqual, internet, 1, 0),
+            jump(jumpEqual, internet6, 0, 3),
+            statement(loadWord, argumentLow(2)),
+            jump(jumpEqual, uncoveredProtocols[0].number, 2, 0),
+            jump(jumpEqual, uncoveredProtocols[1].number, 1, 0),
+            statement(returnConstant, allow),
+            statement(returnConstant, errno(EPROTONOSUPPORT)),
+        ]
+    }
+
+    /// The filter of a sandbox without supervisor whose ruleset handles TCP rights: only the
+    /// refusal of uncovered protocols, on x86_64 and x32 numbers and through the i386 entry
+    /// (`socket`, checked the same way; `socketcall`, whose arguments a filter cannot read:
+    /// ENOSYS). No listener. `nil` on an architecture it does not cover.
+    static func protocolProgram() -> [clandlock_sock_filter]? {
+        let arch = clandlock_audit_arch(), i386 = clandlock_audit_arch_i386()
+        let socket = clandlock_syscall_number("socket"), socket32 = clandlock_syscall_number("i386:socket")
+        let socketcall32 = clandlock_syscall_number("i386:socketcall")
+        guard arch != 0, i386 != 0, socket >= 0, socket32 >= 0, socketcall32 >= 0 else { return nil }
+        let block = refusingUncoveredProtocols()
+        let native: [clandlock_sock_filter] = [
+            statement(loadWord, numberOffset),
+            statement(andConstant, ~x32Bit),  // x32 numbers are x86_64's with the x32 bit
+            jump(jumpEqual, UInt32(socket), 0, UInt8(block.count)),
+        ] + block + [statement(returnConstant, allow)]
+        let foreign: [clandlock_sock_filter] = [
+            statement(loadWord, numberOffset),
+            jump(jumpEqual, UInt32(socketcall32), 0, 1),
+            statement(returnConstant, errno(ENOSYS)),
+            jump(jumpEqual, UInt32(socket32), 0, UInt8(block.count)),
+        ] + block + [statement(returnConstant, allow)]
+        return [
+            statement(loadWord, architectureOffset),
+            jump(jumpEqual, arch, 0, UInt8(native.count)),
+        ] + native + [jump(jumpEqual, i386, 0, UInt8(foreign.count))] + foreign + [statement(returnConstant, allow)]
+    }
+
     /// The instructions, or `nil` on an architecture the filter does not cover.
-    static func program() -> [clandlock_sock_filter]? {
+    /// `refusingProtocols`: also refuse internet sockets of the protocols Landlock's TCP rights
+    /// do not cover (when the ruleset handles a TCP right).
+    static func program(refusingProtocols: Bool = false) -> [clandlock_sock_filter]? {
         let arch = clandlock_audit_arch()
         guard arch != 0 else { return nil }
         func number(_ name: String) -> UInt32? {
@@ -131,6 +184,7 @@ struct SeccompFilter {
             blocks.append((name, refuseUnlessZero(0)))
         }
         for name in credentialCalls + execCalls { blocks.append((name, [statement(returnConstant, notify)])) }
+        if refusingProtocols { blocks.append(("socket", refusingUncoveredProtocols())) }
         blocks.append(("unshare", [
             statement(loadWord, argumentLow(0)),
             jump(jumpSet, cloneNewUser, 0, 1),

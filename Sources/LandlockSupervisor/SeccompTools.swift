@@ -62,6 +62,14 @@ package enum SeccompTools {
         return fd
     }
 
+    /// Sets no_new_privs and installs `SeccompFilter.protocolProgram()` (MPTCP and SCTP
+    /// internet sockets refused) on the calling thread: 0, or -1 with errno set.
+    package static func installProtocolFilter() -> Int32 {
+        guard let program = SeccompFilter.protocolProgram() else { errno = ENOSYS; return -1 }
+        guard clandlock_set_no_new_privs() == 0 else { return -1 }
+        return program.withUnsafeBufferPointer { clandlock_seccomp_install(0, $0.baseAddress!, UInt16($0.count)) }
+    }
+
     /// Serves `listener` on a thread of its own until it is closed, letting every notified call
     /// run as it was made (CONTINUE). A calibration: it checks nothing, and CONTINUE cannot
     /// implement a policy.

@@ -100,5 +100,7 @@ int clandlock_pipe_cloexec(int fds[_Nonnull 2]);
 long clandlock_syscall_number(const char *_Nonnull name);
 /// The AUDIT_ARCH value the filter compares `seccomp_data.arch` with, or 0 if unsupported.
 uint32_t clandlock_audit_arch(void);
+/// AUDIT_ARCH_I386 on x86_64 (the int 0x80 entry), else 0.
+uint32_t clandlock_audit_arch_i386(void);
 
 #endif
