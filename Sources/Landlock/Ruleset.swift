@@ -427,6 +427,17 @@ public struct CreatedRuleset: ~Copyable {
     /// ruleset to a child process; the descriptor stays owned by this value.
     public var fileDescriptor: Int32? { fd >= 0 ? fd : nil }
 
+    /// The ruleset descriptor and flags for a child process that restricts itself with them
+    /// between fork and exec, announced to the kernel abstraction (a mock records it as a
+    /// restriction). `nil` when nothing is to be enforced. The descriptor stays owned by this
+    /// value: keep it alive until the child has exec'd.
+    package borrowing func restrictionForChild(flags: RestrictSelfFlags) -> (ruleset: Int32, flags: UInt32)? {
+        guard fd >= 0 else { return nil }
+        let kernelFlags = UInt32(truncatingIfNeeded: flags.subtracting(.noNewPrivileges).rawValue)
+        kernel.restrictChild(fd, kernelFlags)
+        return (fd, kernelFlags)
+    }
+
     /// How much of the ruleset will be enforced.
     public var enforcement: RulesetStatus { engine.rulesetStatus(requested: requested) }
 

@@ -55,8 +55,10 @@ public struct PreparedSandbox: ~Copyable {
     public borrowing func spawn() throws -> SandboxedProcess {
         var plan = SpawnPlan(path: path, argv: argv, envp: envp)
         plan.setNoNewPrivileges = setNoNewPrivileges
-        plan.rulesetFD = created.fileDescriptor ?? -1
-        plan.restrictFlags = kernelFlags
+        // Through the kernel abstraction, so that a mock kernel sees the child's restriction.
+        let restriction = created.restrictionForChild(flags: RestrictSelfFlags(rawValue: UInt64(kernelFlags)))
+        plan.rulesetFD = restriction?.ruleset ?? -1
+        plan.restrictFlags = restriction?.flags ?? kernelFlags
         plan.inheritFDs = inherit
         plan.dropCapabilities = dropCapabilities
         if let nest {

@@ -220,6 +220,22 @@ struct EnforcementPlanTests {
         }
     }
 
+    /// A child's restriction goes through the kernel abstraction too: the mock sees it, with
+    /// the flags the plan chose (no_new_privs is never a kernel flag before ABI 11).
+    @Test func childRestrictionIsSeenByTheKernelAbstraction() throws {
+        let mock = MockKernel(abi: 7, files: ["/usr": true])
+        let ruleset = try Self.everything()
+        let plan = try EnforcementPlan(
+            .init(ruleset: ruleset, flags: [.allThreads, .noNewPrivileges, .logNewExecOn], singleThreaded: true),
+            in: .init(landlock: LandlockStatus(kernel: mock.kernel)))
+        let created = try ruleset.create(kernel: mock.kernel)
+        let child = created.restrictionForChild(flags: plan.kernelFlags)
+        let handed = try #require(child)
+        #expect(handed.flags == UInt32(RestrictSelfFlags.logNewExecOn.rawValue))
+        #expect(mock.calls.last == .restrictChild(flags: handed.flags))
+        #expect(!mock.calls.contains(.restrictSelf(flags: handed.flags)))
+    }
+
     @Test func typedLinkFromRightToSet() {
         let bindUDP = NetworkAccess.rights[2]
         #expect(NetworkAccess(bindUDP) == .bindUDP)

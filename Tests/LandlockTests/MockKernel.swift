@@ -15,6 +15,7 @@ final class MockKernel: Sendable {
         case addPathBeneath(access: UInt64, path: String, flags: UInt32)
         case addNetPort(access: UInt64, port: UInt64, flags: UInt32)
         case restrictSelf(flags: UInt32)
+        case restrictChild(flags: UInt32)
         case setNoNewPrivileges
         case open(String)
         case close(String)
@@ -26,6 +27,7 @@ final class MockKernel: Sendable {
             case .addPathBeneath(let access, let path, let flags): "add_rule(path=\(path), access=0x\(String(access, radix: 16)), flags=\(flags))"
             case .addNetPort(let access, let port, let flags): "add_rule(port=\(port), access=0x\(String(access, radix: 16)), flags=\(flags))"
             case .restrictSelf(let flags): "restrict_self(flags=\(flags))"
+            case .restrictChild(let flags): "child: restrict_self(flags=\(flags))"
             case .setNoNewPrivileges: "prctl(NO_NEW_PRIVS)"
             case .open(let path): "open(\(path))"
             case .close(let path): "close(\(path))"
@@ -94,6 +96,7 @@ final class MockKernel: Sendable {
                 self.record(.restrictSelf(flags: flags))
                 if let error = self.failures["restrict"] { throw error }
             },
+            restrictChild: { _, flags in self.record(.restrictChild(flags: flags)) },
             setNoNewPrivileges: { () throws(Errno) in
                 self.record(.setNoNewPrivileges)
                 if let error = self.failures["nnp"] { throw error }

@@ -44,6 +44,11 @@ struct LandlockKernel: Sendable {
     var addPathBeneath: @Sendable (_ ruleset: Int32, _ access: UInt64, _ parent: Int32, _ flags: UInt32) throws(Errno) -> Void
     var addNetPort: @Sendable (_ ruleset: Int32, _ access: UInt64, _ port: UInt64, _ flags: UInt32) throws(Errno) -> Void
     var restrictSelf: @Sendable (_ ruleset: Int32, _ flags: UInt32) throws(Errno) -> Void
+    /// A ruleset handed to a child process that restricts itself with it between fork and exec
+    /// (`landlock_restrict_self` is then made by the C child, `clandlock_spawn`, where only
+    /// async-signal-safe calls are allowed). The real kernel needs nothing here; a mock records
+    /// the restriction, so that it sees every one, the spawned children's included.
+    var restrictChild: @Sendable (_ ruleset: Int32, _ flags: UInt32) -> Void = { _, _ in }
     var setNoNewPrivileges: @Sendable () throws(Errno) -> Void
     var openPath: @Sendable (String) throws(Errno) -> OpenedPath
     var close: @Sendable (Int32) -> Void
