@@ -90,52 +90,6 @@ func threatScratch(_ name: String) -> String {
     return path
 }
 
-/// A listening pathname UNIX stream socket, non-blocking, created by this (root) process.
-final class PathListener {
-    let fd: Int32
-    let path: String
-
-    init(_ path: String, mode: mode_t) {
-        self.path = path
-        unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        precondition(bytes.count < 108)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                precondition(bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0)
-            }
-        }
-        precondition(listen(fd, 16) == 0)
-        chmod(path, mode)
-    }
-
-    /// The `SO_PEERCRED` uid of each connection received so far.
-    func acceptedUIDs() -> [uid_t] {
-        var uids: [uid_t] = []
-        while true {
-            let connection = accept(fd, nil, nil)
-            if connection < 0 { break }
-            var credentials: (pid: Int32, uid: uid_t, gid: gid_t) = (0, 0, 0)  // struct ucred
-            var length = socklen_t(12)
-            _ = getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &credentials, &length)
-            uids.append(credentials.uid)
-            close(connection)
-        }
-        return uids
-    }
-
-    deinit {
-        close(fd)
-        unlink(path)
-    }
-}
-
 /// Capability bit `bit` in the hexadecimal mask `hex` (a /proc/<pid>/status Cap* value).
 func hasNetworkCapability(_ hex: String?, _ bit: Int) -> Bool? {
     guard let hex, let mask = UInt64(hex, radix: 16) else { return nil }
@@ -153,7 +107,7 @@ struct ThreatModelTests {
     /// socket, hoping the supervisor connects as root.
     @Test func finding2_aProgramThatDroppedToNobodyCannotConnectToARootOnlySocket() throws {
         let directory = threatScratch("rootonly")
-        let listener = PathListener(directory + "/root.sock", mode: 0o600)
+        let listener = UnixListener(directory + "/root.sock", mode: 0o600)
         let (status, _) = try runAttack(["drop", "unixconnect", listener.path], try udpRuleset(connect: [53]))
         #expect(status == .exited(EACCES))
         let uids = listener.acceptedUIDs()
@@ -194,10 +148,10 @@ struct ThreatModelTests {
     /// names one listener inside the jail and another on the host.
     @Test func finding2_aChrootedProgramReachesTheJailsSocketNotTheHosts() throws {
         let directory = threatScratch("chroot")
-        let host = PathListener(directory + "/host.sock", mode: 0o666)
+        let host = UnixListener(directory + "/host.sock", mode: 0o666)
         let jail = directory + "/jail"
         _ = CLIProcess.run("/usr/bin/mkdir", ["-p", jail + directory])
-        let jailed = PathListener(jail + host.path, mode: 0o666)
+        let jailed = UnixListener(jail + host.path, mode: 0o666)
         let (status, _) = try runAttack(["chroot", jail, host.path], try udpRuleset(connect: [53]))
         #expect(status == .exited(0))
         let hostConnections = host.acceptedUIDs().count
