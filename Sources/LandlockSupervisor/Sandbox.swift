@@ -133,6 +133,23 @@ public struct PreparedSandbox: ~Copyable {
     }
 }
 
+/// How a sandboxed process ended.
+public enum TerminationStatus: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+    /// The status cannot be known: `waitpid` failed, or a nested sandbox's anchor (the
+    /// program's parent) was killed before it could report it; the reason says which.
+    case unknown(reason: String)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        case .unknown(let reason): "ended with an unknown status: \(reason)"
+        }
+    }
+}
+
 /// A running sandboxed program.
 public final class SandboxedProcess: Sendable {
     /// Its process id.

@@ -1,26 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Landlock
 
-/// Who enforces the UDP rights (``NetworkAccess/bindUDP``, ``NetworkAccess/connectSendUDP``).
-public enum UDPEnforcement: Sendable, Hashable {
-    /// The kernel when it provides Landlock ABI 10 (Linux 7.2), the supervisor otherwise.
-    case automatic
-    /// The supervisor, even on ABI 10 (for tests and comparisons).
-    case supervisor
-    /// Never the supervisor: on older kernels the compatibility engine drops the UDP rights
-    /// (best effort), enforces nothing (soft requirement) or fails (hard requirement).
-    case kernelOnly
-
-    /// The plan's word for it.
-    public var supervisorMode: SupervisorMode {
-        switch self {
-        case .automatic: .automatic
-        case .supervisor: .always
-        case .kernelOnly: .never
-        }
-    }
-}
-
 /// How one UDP right is enforced: ``EnforcementPlan/enforcer(of:)`` for that right, in short.
 public enum UDPRightEnforcement: Sendable, Hashable, CustomStringConvertible {
     /// The policy does not handle the right.
@@ -135,22 +115,5 @@ public struct OuterSupervisorGap: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         (network.auditNames + scopes.auditNames + fileSystem.auditNames).joined(separator: ", ")
-    }
-}
-
-/// How a sandboxed process ended.
-public enum TerminationStatus: Sendable, Hashable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32)
-    /// The status cannot be known: `waitpid` failed, or a nested sandbox's anchor (the
-    /// program's parent) was killed before it could report it; the reason says which.
-    case unknown(reason: String)
-
-    public var description: String {
-        switch self {
-        case .exited(let code): "exited with status \(code)"
-        case .signaled(let signal): "killed by signal \(signal)"
-        case .unknown(let reason): "ended with an unknown status: \(reason)"
-        }
     }
 }

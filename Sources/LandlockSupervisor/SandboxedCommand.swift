@@ -3,6 +3,26 @@ internal import CLandlock
 public import Landlock
 import SandboxSupport
 
+/// Who enforces the UDP rights (``NetworkAccess/bindUDP``, ``NetworkAccess/connectSendUDP``).
+public enum UDPEnforcement: Sendable, Hashable {
+    /// The kernel when it provides Landlock ABI 10 (Linux 7.2), the supervisor otherwise.
+    case automatic
+    /// The supervisor, even on ABI 10 (for tests and comparisons).
+    case supervisor
+    /// Never the supervisor: on older kernels the compatibility engine drops the UDP rights
+    /// (best effort), enforces nothing (soft requirement) or fails (hard requirement).
+    case kernelOnly
+
+    /// The plan's word for it.
+    public var supervisorMode: SupervisorMode {
+        switch self {
+        case .automatic: .automatic
+        case .supervisor: .always
+        case .kernelOnly: .never
+        }
+    }
+}
+
 /// A program to run in a sandbox.
 ///
 /// ```swift
