@@ -3,9 +3,9 @@
 // `package`, so only targets of this package see it.
 
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Musl)
-import Musl
+package import Musl
 #endif
 
 /// An errno as the supervisor's `Result` failures carry it.
@@ -107,4 +107,47 @@ package enum MonotonicClock {
     }
 
     package static var milliseconds: Int64 { Int64(nanoseconds / 1_000_000) }
+}
+
+/// Loopback socket addresses.
+package enum Loopback {
+    /// `127.0.0.1:port`.
+    package static func ipv4(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return address
+    }
+
+    /// `[::1]:port`.
+    package static func ipv6(port: UInt16) -> sockaddr_in6 {
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        address.sin6_addr = in6addr_loopback
+        return address
+    }
+}
+
+/// Starts a detached thread running `body`. The thread inherits the creator's Landlock domain,
+/// no_new_privs and signal mask (all three are per thread on Linux).
+@discardableResult
+package func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    var thread = pthread_t()
+    let result = pthread_create(&thread, &attributes, { context in
+        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+        return nil
+    }, context)
+    if result != 0 { Unmanaged<Box>.fromOpaque(context).release() }
+    return result == 0
 }
