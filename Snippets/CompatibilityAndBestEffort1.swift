@@ -6,3 +6,9 @@ import Landlock
 let ruleset = try Ruleset(compatibility: .hardRequirement)
     .handling(FileSystemAccess.all(in: .v3))                     // must be enforced
     .handling(NetworkAccess.udp, compatibility: .bestEffort)      // nice to have
+
+let plan = try EnforcementPlan(.init(ruleset: ruleset), in: .current())
+for entry in plan.entries { print(entry) }
+// fs.execute: enforced by the kernel (ABI 1)
+// ...
+// net.bind_udp: not enforced: kernel ABI 7 < 10 and the supervisor is disabled
