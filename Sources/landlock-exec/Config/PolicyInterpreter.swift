@@ -205,7 +205,7 @@ struct PolicyInterpreter {
                     let names = Bits.rights.map(\.name).joined(separator: ", ")
                     throw failure(line, key, "unknown access right '\(name)'", hint: "known rights here: \(names), and \(Self.groupHint(Bits.self))")
                 }
-                result.insert(Bits(rawValue: right.rawValue))
+                result.formUnion(Bits(right)!)
             }
         }
         return result
@@ -213,13 +213,12 @@ struct PolicyInterpreter {
 
     static func group<Bits: LandlockBitmask>(_ name: String, _: Bits.Type, abi: LandlockABI) -> Bits? {
         if name == "abi.all" { return .all(in: abi) }
-        guard Bits.self == FileSystemAccess.self else { return nil }
         let all = FileSystemAccess.all(in: abi)
         switch name {
         case "abi.read_execute":
-            return Bits(rawValue: FileSystemAccess.read(in: abi).union(all.intersection(.refer)).rawValue)
+            return FileSystemAccess.read(in: abi).union(all.intersection(.refer)) as? Bits
         case "abi.read_write":
-            return Bits(rawValue: all.subtracting(.execute).rawValue)
+            return all.subtracting(.execute) as? Bits
         default:
             return nil
         }
