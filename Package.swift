@@ -55,11 +55,11 @@ let package = Package(
             swiftSettings: strictSettings),
         // Runs one row of the network conformance table (Conformance/) under a policy.
         .executableTarget(
-            name: "landlock-probe", dependencies: ["Landlock", "LandlockSupervisor"],
+            name: "landlock-probe", dependencies: ["Landlock", "LandlockSupervisor", "SandboxSupport"],
             swiftSettings: strictSettings),
         // Workloads for the benchmarks (Benchmarks/run.sh compares them with and without a sandbox).
         .executableTarget(
-            name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor"],
+            name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor", "SandboxSupport"],
             path: "Benchmarks/landlock-bench", swiftSettings: strictSettings),
         .target(name: "LandlockTestSupport", dependencies: ["Landlock"], swiftSettings: strictSettings),
         .testTarget(name: "LandlockTests", dependencies: ["Landlock"], swiftSettings: testSettings),

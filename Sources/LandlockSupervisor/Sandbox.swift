@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
 public import Landlock
+import SandboxSupport
 import SystemPackage
 import Synchronization
 
@@ -85,7 +86,7 @@ public struct PreparedSandbox: ~Copyable {
         let handoff = ListenerHandoff()
         let denials = denialLog.map { DenialSink(log: $0) }
         let dropped = dropCapabilities
-        guard startThread({
+        guard startDetachedThread({
             guard let (listener, domain) = handoff.wait() else { return }
             Supervisor(listener: listener, policy: policy, denials: denials, domain: domain, droppedCapabilities: dropped)
                 .run()
@@ -185,7 +186,7 @@ public final class SandboxedProcess: Sendable {
             }
             close(anchor.status)
             let anchorPid = anchor.pid
-            startThread {
+            startDetachedThread {
                 var ignored: Int32 = 0
                 while waitpid(anchorPid, &ignored, 0) < 0 && errno == EINTR {}
             }
