@@ -204,12 +204,11 @@ public struct EnforcementPlan: Sendable, Hashable {
     public let request: Request
     public let environment: Environment
 
-    /// The ruleset handed to the kernel: the request without the rights a supervisor enforces;
-    /// when nothing else is left, a protective ruleset that restricts nothing but gives the
-    /// supervisor's threads a Landlock domain. `nil` when Landlock is unavailable.
+    /// The ruleset handed to the kernel (``Ruleset/create()`` it): the request without the
+    /// rights a supervisor enforces; when nothing else is left, a protective ruleset that
+    /// restricts nothing but gives the supervisor's threads a Landlock domain. `nil` when
+    /// Landlock is unavailable.
     public let kernelRuleset: Ruleset?
-    /// The compatibility level to create ``kernelRuleset`` with.
-    public let kernelCompatibility: CompatibilityLevel
     /// The kernel's part, as ``CreatedRuleset/restrictSelf(flags:compatibility:)`` will report
     /// it (paths not opened yet: ``RestrictionStatus/ignoredPaths`` is empty).
     public let restriction: RestrictionStatus
@@ -328,7 +327,6 @@ public struct EnforcementPlan: Sendable, Hashable {
         if case .supervisorUnavailable = refusal { refusedSupervised = true }
         let removesSupervised = withSupervisor || refusedSupervised
         var kernelRuleset = removesSupervised ? ruleset.removingNetworkAccess(supervised) : ruleset
-        var kernelCompatibility = request.compatibility
         if removesSupervised && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
             && kernelRuleset.scopes.isEmpty
         {
@@ -355,7 +353,6 @@ public struct EnforcementPlan: Sendable, Hashable {
                     enforces: true, requested: ([.makeBlock, .refer], [], []), ignoredPaths: []
                 ).kernelFlags
                 kernelRuleset = Self.protectiveRuleset
-                kernelCompatibility = .bestEffort
                 hasDomain = true
             }
         }
@@ -365,7 +362,6 @@ public struct EnforcementPlan: Sendable, Hashable {
         let role: SupervisorRole = ownSupervisor && hasDomain ? .own : nested && hasDomain ? .registersWithEnclosing : .none
         if role != .none { restriction.allThreads = true }
         self.kernelRuleset = abi == nil ? nil : kernelRuleset
-        self.kernelCompatibility = kernelCompatibility
         let kernelFlags = RestrictSelfFlags(rawValue: UInt64(flagBits))
         self.kernelFlags = kernelFlags
         self.restriction = restriction

@@ -122,7 +122,6 @@ struct EnforcementPlanTests {
             #expect(plan.supervisorRole == .none)
         } else {
             #expect(plan.kernelRuleset == EnforcementPlan.protectiveRuleset)
-            #expect(plan.kernelCompatibility == .bestEffort)
             #expect(plan.supervisorRole == .own)
             #expect(plan.entries.map(\.enforcer) == [.supervisor, .supervisor])
         }
