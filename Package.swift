@@ -61,8 +61,13 @@ let package = Package(
         .executableTarget(
             name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor", "SandboxSupport"],
             path: "Benchmarks/landlock-bench", swiftSettings: strictSettings),
-        .target(name: "LandlockTestSupport", dependencies: ["Landlock"], swiftSettings: strictSettings),
-        .testTarget(name: "LandlockTests", dependencies: ["Landlock"], swiftSettings: testSettings),
+        .target(
+            name: "LandlockTestSupport",
+            dependencies: ["Landlock", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "LandlockTests", dependencies: ["Landlock", "LandlockSupervisor", "LandlockTestSupport"],
+            swiftSettings: testSettings),
         .testTarget(
             name: "LandlockKernelTests", dependencies: ["Landlock", "LandlockTestSupport", "CLandlock"],
             swiftSettings: testSettings),

@@ -194,7 +194,7 @@ public struct Ruleset: Sendable, Hashable {
         try create(kernel: .system)
     }
 
-    func create(kernel: LandlockKernel) throws(LandlockError) -> CreatedRuleset {
+    package func create(kernel: LandlockKernel) throws(LandlockError) -> CreatedRuleset {
         let requested = (handledFileSystem, handledNetwork, scopes)
         let degraded = try degraded(for: LandlockStatus(kernel: kernel))
         let engine = degraded.engine

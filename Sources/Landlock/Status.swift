@@ -19,7 +19,7 @@ public enum LandlockStatus: Sendable, Hashable, CustomStringConvertible {
     /// The status of the running kernel.
     public static var current: LandlockStatus { LandlockStatus(kernel: .system) }
 
-    init(kernel: LandlockKernel) {
+    package init(kernel: LandlockKernel) {
         do throws(Errno) {
             let version = try kernel.abiVersion()
             guard let abi = LandlockABI(kernelVersion: version) else { self = .notImplemented; return }

@@ -72,6 +72,9 @@ public struct SandboxedCommand: Sendable {
     /// `CAP_NET_ADMIN` admits control messages (`SO_MARK`, ...) and interface settings. Only
     /// a program that has them (root, or granted capabilities) is affected.
     public var keepsNetworkCapabilities = false
+    /// The kernel the Landlock calls go to: a mock in tests, so that it sees the ruleset
+    /// created and the child's restriction (``Landlock/CreatedRuleset``).
+    package var kernel: LandlockKernel = .system
 
     public init(
         executable: String, arguments: [String] = [], environment: [String]? = nil, ruleset: Ruleset,
@@ -98,7 +101,7 @@ public struct SandboxedCommand: Sendable {
         let request = EnforcementPlan.Request(
             ruleset: ruleset, flags: flags, compatibility: compatibility, singleThreaded: true,
             supervisor: udp.supervisorMode)
-        let landlock = LandlockStatus.current
+        let landlock = LandlockStatus(kernel: kernel)
         // Only rulesets with socket rights care about a supervisor, own or enclosing.
         let socketRights = EnforcementPlan.socketRights
         let caresAboutSeccomp = !ruleset.handledNetwork.isEmpty || !ruleset.scopes.isDisjoint(with: socketRights.scopes)
@@ -137,7 +140,7 @@ public struct SandboxedCommand: Sendable {
         case nil:
             break
         }
-        let created = try (plan.kernelRuleset ?? ruleset).create()
+        let created = try (plan.kernelRuleset ?? ruleset).create(kernel: kernel)
         var status = SandboxStatus(plan: plan)
         status.restriction.ignoredPaths = created.ignoredPaths
         let supervised = plan.supervisorRole == .own

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 @testable import Landlock
+import LandlockTestSupport
 import SystemPackage
 import Testing
 
@@ -182,7 +183,8 @@ struct CompatibilityTests {
 
     @Test("The smallest attribute size that carries every field")
     func attributeSize() {
-        var attributes = LandlockKernel.RulesetAttributes(handledFileSystem: 1)
+        var attributes = LandlockKernel.RulesetAttributes()
+        attributes.handledFileSystem = 1
         #expect(attributes.size == 8)
         attributes.handledNetwork = 1
         #expect(attributes.size == 16)

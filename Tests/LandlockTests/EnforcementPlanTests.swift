@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 @testable import Landlock
+import LandlockSupervisor
+import LandlockTestSupport
 import SystemPackage
 import Testing
 
@@ -244,5 +246,31 @@ struct EnforcementPlanTests {
         #expect(!FileSystemAccess.readFile.contains(bindUDP))
         #expect(AccessRight.all.count == 17 + 4 + 2 + 5)
         #expect(Set(AccessRight.all.map(\.kind)) == Set(AccessKind.allCases))
+    }
+}
+
+/// `SandboxedCommand` through the mock kernel: the plan decides, the mock sees the ruleset
+/// created and the child's restriction.
+@Suite("SandboxedCommand and the kernel abstraction")
+struct SandboxedCommandKernelTests {
+    @Test func theMockSeesTheRulesetAndTheChildsRestriction() throws {
+        let mock = MockKernel(abi: 7, files: ["/usr": true])
+        let ruleset = try Ruleset().handling(FileSystemAccess.all(in: .v7))
+            .adding(PathBeneath("/usr", FileSystemAccess.read(in: .v1)))
+        var command = SandboxedCommand(executable: "/bin/true", ruleset: ruleset, flags: [.noNewPrivileges])
+        command.kernel = mock.kernel
+        let prepared = try command.prepare()
+        #expect(prepared.status.plan.enforcer(of: FileSystemAccess.rights[0]) == .kernel(.landlock(since: .v1)))
+        #expect(prepared.status.plan.supervisorRole == .none)
+        #expect(mock.calls.contains(.addPathBeneath(access: FileSystemAccess.read(in: .v1).rawValue, path: "/usr", flags: 0)))
+        // The child restricts itself with the mock's descriptor, which the real kernel refuses:
+        // the spawn fails, after the restriction went through the kernel abstraction.
+        do {
+            _ = try prepared.spawn()
+            Issue.record("the child restricted itself with a descriptor that is no ruleset")
+        } catch {
+            #expect("\(error)".contains("landlock_restrict_self"), "\(error)")
+        }
+        #expect(mock.calls.contains(.restrictChild(flags: 0)))
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 @testable import Landlock
+import LandlockTestSupport
 import SystemPackage
 import Testing
 

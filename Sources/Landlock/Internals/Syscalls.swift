@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
-import SystemPackage
+package import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -8,23 +8,26 @@ import Glibc
 import Musl
 #endif
 
-/// The kernel as the rest of the module sees it: every system call the module makes, as a
+/// The kernel as the rest of the package sees it: every system call the module makes, as a
 /// value. ``system`` calls the real kernel; tests build one from closures to inject any ABI
-/// or errno without a kernel, and to record the calls made (see `Tests/LandlockTests`).
-struct LandlockKernel: Sendable {
+/// or errno without a kernel, and to record the calls made (`MockKernel` in
+/// `LandlockTestSupport`). Package access only: `SandboxedCommand` takes one too.
+package struct LandlockKernel: Sendable {
     /// The ruleset attributes, in Swift form.
-    struct RulesetAttributes: Hashable, Sendable {
-        var handledFileSystem: UInt64 = 0
-        var handledNetwork: UInt64 = 0
-        var scoped: UInt64 = 0
-        var quietFileSystem: UInt64 = 0
-        var quietNetwork: UInt64 = 0
-        var quietScoped: UInt64 = 0
+    package struct RulesetAttributes: Hashable, Sendable {
+        package var handledFileSystem: UInt64 = 0
+        package var handledNetwork: UInt64 = 0
+        package var scoped: UInt64 = 0
+        package var quietFileSystem: UInt64 = 0
+        package var quietNetwork: UInt64 = 0
+        package var quietScoped: UInt64 = 0
+
+        package init() {}
 
         /// The smallest prefix of `struct landlock_ruleset_attr` that holds every field set,
         /// so that older kernels, which reject unknown non-zero trailing bytes with E2BIG,
         /// accept the struct.
-        var size: Int {
+        package var size: Int {
             if quietFileSystem | quietNetwork | quietScoped != 0 { return 48 }
             if scoped != 0 { return 24 }
             if handledNetwork != 0 { return 16 }
@@ -33,25 +36,54 @@ struct LandlockKernel: Sendable {
     }
 
     /// A path opened for a rule.
-    struct OpenedPath: Sendable {
-        var fd: Int32
-        var isDirectory: Bool
+    package struct OpenedPath: Sendable {
+        package var fd: Int32
+        package var isDirectory: Bool
+
+        package init(fd: Int32, isDirectory: Bool) {
+            self.fd = fd
+            self.isDirectory = isDirectory
+        }
     }
 
-    var abiVersion: @Sendable () throws(Errno) -> Int
-    var errata: @Sendable () throws(Errno) -> UInt64
-    var createRuleset: @Sendable (RulesetAttributes) throws(Errno) -> Int32
-    var addPathBeneath: @Sendable (_ ruleset: Int32, _ access: UInt64, _ parent: Int32, _ flags: UInt32) throws(Errno) -> Void
-    var addNetPort: @Sendable (_ ruleset: Int32, _ access: UInt64, _ port: UInt64, _ flags: UInt32) throws(Errno) -> Void
-    var restrictSelf: @Sendable (_ ruleset: Int32, _ flags: UInt32) throws(Errno) -> Void
+    package var abiVersion: @Sendable () throws(Errno) -> Int
+    package var errata: @Sendable () throws(Errno) -> UInt64
+    package var createRuleset: @Sendable (RulesetAttributes) throws(Errno) -> Int32
+    package var addPathBeneath: @Sendable (_ ruleset: Int32, _ access: UInt64, _ parent: Int32, _ flags: UInt32) throws(Errno) -> Void
+    package var addNetPort: @Sendable (_ ruleset: Int32, _ access: UInt64, _ port: UInt64, _ flags: UInt32) throws(Errno) -> Void
+    package var restrictSelf: @Sendable (_ ruleset: Int32, _ flags: UInt32) throws(Errno) -> Void
     /// A ruleset handed to a child process that restricts itself with it between fork and exec
     /// (`landlock_restrict_self` is then made by the C child, `clandlock_spawn`, where only
     /// async-signal-safe calls are allowed). The real kernel needs nothing here; a mock records
     /// the restriction, so that it sees every one, the spawned children's included.
-    var restrictChild: @Sendable (_ ruleset: Int32, _ flags: UInt32) -> Void = { _, _ in }
-    var setNoNewPrivileges: @Sendable () throws(Errno) -> Void
-    var openPath: @Sendable (String) throws(Errno) -> OpenedPath
-    var close: @Sendable (Int32) -> Void
+    package var restrictChild: @Sendable (_ ruleset: Int32, _ flags: UInt32) -> Void = { _, _ in }
+    package var setNoNewPrivileges: @Sendable () throws(Errno) -> Void
+    package var openPath: @Sendable (String) throws(Errno) -> OpenedPath
+    package var close: @Sendable (Int32) -> Void
+
+    package init(
+        abiVersion: @escaping @Sendable () throws(Errno) -> Int,
+        errata: @escaping @Sendable () throws(Errno) -> UInt64,
+        createRuleset: @escaping @Sendable (RulesetAttributes) throws(Errno) -> Int32,
+        addPathBeneath: @escaping @Sendable (Int32, UInt64, Int32, UInt32) throws(Errno) -> Void,
+        addNetPort: @escaping @Sendable (Int32, UInt64, UInt64, UInt32) throws(Errno) -> Void,
+        restrictSelf: @escaping @Sendable (Int32, UInt32) throws(Errno) -> Void,
+        restrictChild: @escaping @Sendable (Int32, UInt32) -> Void = { _, _ in },
+        setNoNewPrivileges: @escaping @Sendable () throws(Errno) -> Void,
+        openPath: @escaping @Sendable (String) throws(Errno) -> OpenedPath,
+        close: @escaping @Sendable (Int32) -> Void
+    ) {
+        self.abiVersion = abiVersion
+        self.errata = errata
+        self.createRuleset = createRuleset
+        self.addPathBeneath = addPathBeneath
+        self.addNetPort = addNetPort
+        self.restrictSelf = restrictSelf
+        self.restrictChild = restrictChild
+        self.setNoNewPrivileges = setNoNewPrivileges
+        self.openPath = openPath
+        self.close = close
+    }
 }
 
 /// Returns the result, or throws the errno read right after the call.
@@ -62,7 +94,7 @@ private func check(_ result: Int32) throws(Errno) -> Int32 {
 }
 
 extension LandlockKernel {
-    static let system = LandlockKernel(
+    package static let system = LandlockKernel(
         abiVersion: { () throws(Errno) in
             Int(try check(clandlock_create_ruleset(nil, 0, UInt32(CLANDLOCK_CREATE_RULESET_VERSION))))
         },

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-@testable import Landlock
-import SystemPackage
+package import Landlock
+package import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A kernel made of closures: any ABI, any errno, and a log of every call.
-final class MockKernel: Sendable {
+/// A kernel made of closures: any ABI, any errno, and a log of every call. Give its
+/// ``kernel`` to `Ruleset.create(kernel:)`, `LandlockStatus(kernel:)` or `SandboxedCommand`.
+package final class MockKernel: Sendable {
     /// One system call as the library made it.
-    enum Call: Equatable, CustomStringConvertible {
+    package enum Call: Equatable, CustomStringConvertible {
         case createRuleset(fs: UInt64, net: UInt64, scoped: UInt64, quietFS: UInt64, quietNet: UInt64, quietScoped: UInt64, size: Int)
         case addPathBeneath(access: UInt64, path: String, flags: UInt32)
         case addNetPort(access: UInt64, port: UInt64, flags: UInt32)
@@ -20,7 +21,7 @@ final class MockKernel: Sendable {
         case open(String)
         case close(String)
 
-        var description: String {
+        package var description: String {
             switch self {
             case .createRuleset(let fs, let net, let scoped, _, _, _, let size):
                 "create_ruleset(fs=0x\(String(fs, radix: 16)), net=0x\(String(net, radix: 16)), scoped=0x\(String(scoped, radix: 16)), size=\(size))"
@@ -41,33 +42,33 @@ final class MockKernel: Sendable {
         var nextFD: Int32 = 100
     }
 
-    let version: Result<Int, Errno>
+    package let version: Result<Int, Errno>
     /// Paths that exist: `true` for directories.
-    let files: [String: Bool]
-    let failures: [String: Errno]
+    package let files: [String: Bool]
+    package let failures: [String: Errno]
     let state = Mutex(State())
 
     /// - Parameters:
     ///   - abi: what the version query returns, or the errno it fails with.
     ///   - files: existing paths (`true` = directory).
     ///   - failures: syscalls to fail, by name: `create`, `add`, `restrict`, `nnp`.
-    init(abi: Result<Int, Errno>, files: [String: Bool] = [:], failures: [String: Errno] = [:]) {
+    package init(abi: Result<Int, Errno>, files: [String: Bool] = [:], failures: [String: Errno] = [:]) {
         self.version = abi
         self.files = files
         self.failures = failures
     }
 
-    convenience init(abi: Int, files: [String: Bool] = [:], failures: [String: Errno] = [:]) {
+    package convenience init(abi: Int, files: [String: Bool] = [:], failures: [String: Errno] = [:]) {
         self.init(abi: .success(abi), files: files, failures: failures)
     }
 
-    var calls: [Call] { state.withLock { $0.calls } }
+    package var calls: [Call] { state.withLock { $0.calls } }
     /// Descriptors opened and not closed.
-    var leakedDescriptors: [String] { state.withLock { Array($0.openPaths.values) } }
+    package var leakedDescriptors: [String] { state.withLock { Array($0.openPaths.values) } }
 
     private func record(_ call: Call) { state.withLock { $0.calls.append(call) } }
 
-    var kernel: LandlockKernel {
+    package var kernel: LandlockKernel {
         LandlockKernel(
             abiVersion: { () throws(Errno) in try self.version.get() },
             errata: { () throws(Errno) in 0 },
