@@ -29,32 +29,39 @@ func ruleset(for layer: LayerSpec, _ environment: OperationEnvironment) throws -
 }
 
 /// Why this layer cannot be checked with this status, or nil when everything it handles is
-/// enforced. Every reason comes from the status (the kernel's ABI, what was dropped, why the
-/// UDP rights are not enforced).
+/// enforced. Every reason comes from the sandbox's enforcement plan (the kernel's ABI, what
+/// was dropped, why the UDP rights are not enforced).
 func skipReason(_ status: SandboxStatus, layer: LayerSpec, mode: ProbeMode) -> String? {
     let landlock = status.restriction.landlock
     guard let abi = landlock.abi else { return "\(landlock)" }
     var reasons: [String] = []
-    let udp: [(NetworkAccess, UDPRightEnforcement)] = [(.bindUDP, status.bindUDP), (.connectSendUDP, status.connectSendUDP)]
-    for (right, enforcement) in udp where layer.network.contains(right) {
-        guard case .notEnforced(let why) = enforcement else { continue }
-        reasons.append(
-            mode == .kernel && abi < .v10
-                ? "UDP not enforced by this kernel (ABI \(abi.rawValue) < 10)"
-                : "UDP not enforced: \(why)")
-        break
+    var outer: NetworkAccess = []
+    var droppedNetwork: NetworkAccess = []
+    var droppedFileSystem: FileSystemAccess = []
+    var udpReason: String?
+    for (right, reason) in status.plan.notEnforced {
+        if let network = NetworkAccess(right), layer.network.contains(right) {
+            if NetworkAccess.udp.contains(right) {
+                udpReason = udpReason ?? (mode == .kernel && abi < .v10
+                    ? "UDP not enforced by this kernel (ABI \(abi.rawValue) < 10)" : "UDP not enforced: \(reason)")
+            } else if reason == .outerSupervisor {
+                outer.formUnion(network)
+            } else if case .kernelTooOld = reason {
+                droppedNetwork.formUnion(network)
+            }
+        } else if let fileSystem = FileSystemAccess(right), case .kernelTooOld = reason {
+            droppedFileSystem.formUnion(fileSystem)
+        }
     }
-    let outer = status.notEnforcedForOuterSupervisor.network.intersection(layer.network).subtracting(.udp)
+    if let udpReason { reasons.append(udpReason) }
     if !outer.isEmpty {
         reasons.append("\(outer) not enforced: an outer seccomp supervisor performs the socket calls outside this layer")
     }
-    let dropped = status.restriction.dropped
-    let droppedNetwork = dropped.handledNetwork.subtracting(.udp)
-    let droppedRights = droppedNetwork.accessRights + dropped.handledFileSystem.accessRights
+    let droppedRights = droppedNetwork.accessRights + droppedFileSystem.accessRights
     if !droppedRights.isEmpty {
         let needed = droppedRights.map(\.introduced.rawValue).max() ?? 0
         let names = droppedNetwork.isSubset(of: .tcp) && droppedNetwork == .tcp.intersection(layer.network)
-            && dropped.handledFileSystem.isEmpty
+            && droppedFileSystem.isEmpty
             ? "TCP" : droppedRights.map(\.auditName).joined(separator: ",")
         reasons.append("\(names) not enforced by this kernel (ABI \(abi.rawValue) < \(needed))")
     }
