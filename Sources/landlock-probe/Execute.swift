@@ -4,6 +4,7 @@
 // writes one line per result to the report descriptor the parent passed.
 import Landlock
 import LandlockSupervisor
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc

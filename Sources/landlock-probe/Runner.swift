@@ -4,6 +4,7 @@
 // SandboxedCommand, and compares the reported results and the datagrams that arrived.
 import Landlock
 import LandlockSupervisor
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -324,7 +325,7 @@ final class Runner {
         var remaining = timeout
         while true {
             var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let start = monotonicMilliseconds()
+            let start = MonotonicClock.milliseconds
             let ready = poll(&pollfd, 1, remaining)
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 {
@@ -335,14 +336,8 @@ final class Runner {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             data += buffer[..<count]
-            remaining = max(1, remaining - Int32(monotonicMilliseconds() - start))
+            remaining = max(1, remaining - Int32(MonotonicClock.milliseconds - start))
         }
         return (String(decoding: data, as: UTF8.self), false)
     }
-}
-
-func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }

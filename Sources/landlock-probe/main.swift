@@ -2,6 +2,7 @@
 // landlock-probe: runs the network conformance table (Conformance/*.table) on the running
 // kernel, through the library (kernel mode) or through the UDP supervisor (supervisor mode).
 import Landlock
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -34,20 +35,6 @@ let usage = """
 func die(_ message: String) -> Never {
     writeAll(2, "landlock-probe: error: \(message)\n")
     exit(2)
-}
-
-/// Writes to a descriptor without stdio buffering (the lane streams the output).
-func writeAll(_ fd: Int32, _ text: String) {
-    let bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        offset += written
-    }
 }
 
 func emit(_ line: String) { writeAll(1, line + "\n") }
