@@ -255,6 +255,8 @@ public struct EnforcementPlan: Sendable, Hashable {
         try! Ruleset().handling([.makeBlock, .refer]).adding(PathBeneath("/", [.makeBlock, .refer]))
     }
 
+    /// Two plans are equal when they plan the same request in the same environment: the
+    /// rest follows from those.
     public static func == (lhs: EnforcementPlan, rhs: EnforcementPlan) -> Bool {
         lhs.request == rhs.request && lhs.environment == rhs.environment
     }
