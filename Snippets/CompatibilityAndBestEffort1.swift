@@ -3,7 +3,7 @@
 
 import Landlock
 
-let ruleset = try Ruleset(compatibility: .hardRequirement)
+let ruleset = Ruleset(compatibility: .hardRequirement)
     .handling(FileSystemAccess.all(in: .v3))                     // must be enforced
     .handling(NetworkAccess.udp, compatibility: .bestEffort)      // nice to have
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
-public import Landlock
+import Landlock
 import SandboxSupport
 import SystemPackage
 import Synchronization
