@@ -131,7 +131,7 @@ struct EnforcementPlanTests {
 
     @Test("The supervisor disabled: the kernel's rights or nobody", arguments: Kernel.allCases)
     func supervisorNever(kernel: Kernel) throws {
-        let ruleset = try Ruleset().handling(NetworkAccess.all(in: .newest))
+        let ruleset = Ruleset().handling(NetworkAccess.all(in: .newest))
         let plan = try EnforcementPlan(
             .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: .never), in: .init(landlock: kernel.status))
         #expect(plan.supervisorRole == .none)
@@ -146,7 +146,7 @@ struct EnforcementPlanTests {
 
     @Test("Always the supervisor, even on ABI 10")
     func supervisorAlways() throws {
-        let ruleset = try Ruleset().handling(NetworkAccess.all(in: .v10))
+        let ruleset = Ruleset().handling(NetworkAccess.all(in: .v10))
         let available = try EnforcementPlan(
             .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: .always),
             in: .init(landlock: .available(effective: .v10, kernel: 10)))
@@ -164,15 +164,15 @@ struct EnforcementPlanTests {
     func strictRefusal() throws {
         let environment = EnforcementPlan.Environment(
             landlock: .available(effective: .v7, kernel: 7), supervisor: .unavailable(reason: "EBUSY"))
-        let hardRuleset = try Ruleset().handling(NetworkAccess.udp, compatibility: .hardRequirement)
+        let hardRuleset = Ruleset().handling(NetworkAccess.udp, compatibility: .hardRequirement)
         let byRight = try EnforcementPlan(.init(ruleset: hardRuleset, flags: [], supervisor: .automatic), in: environment)
         #expect(byRight.refusal == .supervisorUnavailable(rights: .udp, reason: "EBUSY"))
         let byLevel = try EnforcementPlan(
-            .init(ruleset: try Ruleset().handling(NetworkAccess.all(in: .v4)).handling(NetworkAccess.udp),
+            .init(ruleset: Ruleset().handling(NetworkAccess.all(in: .v4)).handling(NetworkAccess.udp),
                   flags: [], compatibility: .hardRequirement, supervisor: .automatic), in: environment)
         #expect(byLevel.refusal == .supervisorUnavailable(rights: .udp, reason: "EBUSY"))
         let bestEffort = try EnforcementPlan(
-            .init(ruleset: try Ruleset().handling(NetworkAccess.udp), flags: [], supervisor: .automatic), in: environment)
+            .init(ruleset: Ruleset().handling(NetworkAccess.udp), flags: [], supervisor: .automatic), in: environment)
         #expect(bestEffort.refusal == nil)
         #expect(bestEffort.notEnforced.map(\.reason) == [
             .supervisorUnavailable(kernel: .v7, reason: "EBUSY"), .supervisorUnavailable(kernel: .v7, reason: "EBUSY"),
@@ -182,14 +182,14 @@ struct EnforcementPlanTests {
             landlock: .available(effective: .v10, kernel: 10), supervisor: .unavailable(reason: "EBUSY"),
             enclosing: .foreignListener)
         let tcp = try EnforcementPlan(
-            .init(ruleset: try Ruleset().handling(NetworkAccess.all(in: .v10)), flags: [],
+            .init(ruleset: Ruleset().handling(NetworkAccess.all(in: .v10)), flags: [],
                   compatibility: .hardRequirement, supervisor: .automatic), in: foreign)
         #expect(tcp.refusal == .outerSupervisor(network: NetworkAccess.all(in: .v10), scopes: [], fileSystem: []))
     }
 
     @Test("A soft requirement not met: nothing is enforced, and the plan says why")
     func softRequirement() throws {
-        let ruleset = try Ruleset(compatibility: .softRequirement)
+        let ruleset = Ruleset(compatibility: .softRequirement)
             .handling(FileSystemAccess.all(in: .v5)).handling(NetworkAccess.tcp)
         let plan = try EnforcementPlan(.init(ruleset: ruleset, flags: []), in: .init(landlock: .available(effective: .v3, kernel: 3)))
         #expect(plan.restriction.ruleset == .notEnforced)
@@ -200,7 +200,7 @@ struct EnforcementPlanTests {
 
     @Test("Hard requirements of the kernel part throw as create() does")
     func hardRequirement() throws {
-        let ruleset = try Ruleset().handling(NetworkAccess.tcp, compatibility: .hardRequirement)
+        let ruleset = Ruleset().handling(NetworkAccess.tcp, compatibility: .hardRequirement)
         #expect(throws: LandlockError.self) {
             try EnforcementPlan(.init(ruleset: ruleset), in: .init(landlock: .available(effective: .v3, kernel: 3)))
         }
