@@ -75,6 +75,8 @@ public enum NotEnforcedReason: Sendable, Hashable, CustomStringConvertible {
     case outerSupervisor
     /// Every right the kernel part handles was dropped, so the kernel gets no ruleset.
     case nothingLeftToEnforce
+    /// No Landlock right covers it (internet sockets of other protocols than TCP and UDP).
+    case noLandlockRight
 
     public var description: String {
         switch self {
@@ -87,6 +89,7 @@ public enum NotEnforcedReason: Sendable, Hashable, CustomStringConvertible {
         case .supervisorDisabled(let kernel): "kernel ABI \(kernel.rawValue) < 10 and the supervisor is disabled"
         case .outerSupervisor: "an outer seccomp supervisor performs the socket calls outside this sandbox's layer"
         case .nothingLeftToEnforce: "every right the kernel would enforce was dropped, so it gets no ruleset"
+        case .noLandlockRight: "no Landlock right covers them"
         }
     }
 }
@@ -142,17 +145,22 @@ public struct EnforcementPlan: Sendable, Hashable {
         public var singleThreaded: Bool
         /// Whether a supervisor may enforce what the kernel lacks.
         public var supervisor: SupervisorMode
+        /// Whether the caller installs a seccomp filter that refuses internet sockets of the
+        /// protocols no Landlock right covers (MPTCP, SCTP), so that they cannot bypass the
+        /// TCP rules. Nothing in this package installs one for a sandbox yet.
+        public var refusesUncoveredProtocols: Bool
 
         public init(
             ruleset: Ruleset, flags: RestrictSelfFlags = [.allThreads, .noNewPrivileges],
             compatibility: CompatibilityLevel = .bestEffort, singleThreaded: Bool = false,
-            supervisor: SupervisorMode = .never
+            supervisor: SupervisorMode = .never, refusesUncoveredProtocols: Bool = false
         ) {
             self.ruleset = ruleset
             self.flags = flags
             self.compatibility = compatibility
             self.singleThreaded = singleThreaded
             self.supervisor = supervisor
+            self.refusesUncoveredProtocols = refusesUncoveredProtocols
         }
     }
 
@@ -222,6 +230,11 @@ public struct EnforcementPlan: Sendable, Hashable {
     public let refusal: Refusal?
     /// The socket rights that a foreign outer supervisor performs outside this layer.
     public let outerGap: (network: NetworkAccess, scopes: Scope, fileSystem: FileSystemAccess)
+    /// Who keeps internet sockets of the protocols no Landlock right covers (MPTCP, SCTP) from
+    /// bypassing the handled TCP rights; `nil` when no TCP right is handled. The kernel when it
+    /// lacks erratum 1 (its TCP rights then apply to every internet stream socket), a seccomp
+    /// filter when the request installs one, nobody otherwise.
+    public let uncoveredProtocols: Enforcer?
 
     /// Who enforces `right`; `nil` when it was not requested.
     public func enforcer(of right: AccessRight) -> Enforcer? {
@@ -369,6 +382,19 @@ public struct EnforcementPlan: Sendable, Hashable {
         self.restriction = restriction
         self.supervisorRole = role
         self.refusal = refusal
+        if ruleset.handledNetwork.isDisjoint(with: .tcp) {
+            uncoveredProtocols = nil
+        } else if request.refusesUncoveredProtocols {
+            uncoveredProtocols = .seccompFilter
+        } else if let abi, abi >= .v4, kernelEnforcesPolicy, let errata = environment.errata,
+            !errata.contains(.tcpSocketIdentification)
+        {
+            uncoveredProtocols = .kernel(.landlock(since: .v4))
+        } else if abi == nil {
+            uncoveredProtocols = .nobody(.landlockUnavailable(landlock))
+        } else {
+            uncoveredProtocols = .nobody(.noLandlockRight)
+        }
 
         // Who enforces each requested right.
         let dropped = engine.dropped

@@ -198,6 +198,22 @@ struct EnforcementPlanTests {
         #expect(plan.enforcer(of: NetworkAccess.rights[0]) == .nobody(.kernelTooOld(needs: .v4, kernel: .v3)))
     }
 
+    /// MPTCP and SCTP: no Landlock right covers them, except by accident before erratum 1; a
+    /// seccomp filter only when the request installs one (nothing claims it otherwise).
+    @Test("Protocols no right covers", arguments: [Errata?.none, [], [.tcpSocketIdentification]])
+    func uncoveredProtocols(errata: Errata?) throws {
+        let tcp = Ruleset().handling(NetworkAccess.tcp)
+        let environment = EnforcementPlan.Environment(landlock: .available(effective: .v6, kernel: 6), errata: errata)
+        let plan = try EnforcementPlan(.init(ruleset: tcp), in: environment)
+        #expect(plan.uncoveredProtocols == (errata == [] ? .kernel(.landlock(since: .v4)) : .nobody(.noLandlockRight)))
+        let filtered = try EnforcementPlan(.init(ruleset: tcp, refusesUncoveredProtocols: true), in: environment)
+        #expect(filtered.uncoveredProtocols == .seccompFilter)
+        let noTCP = try EnforcementPlan(.init(ruleset: Ruleset().handling(FileSystemAccess.readFile)), in: environment)
+        #expect(noTCP.uncoveredProtocols == nil)
+        let old = try EnforcementPlan(.init(ruleset: tcp), in: .init(landlock: .available(effective: .v3, kernel: 3), errata: errata))
+        #expect(old.uncoveredProtocols == .nobody(.noLandlockRight))
+    }
+
     @Test("Hard requirements of the kernel part throw as create() does")
     func hardRequirement() throws {
         let ruleset = Ruleset().handling(NetworkAccess.tcp, compatibility: .hardRequirement)
