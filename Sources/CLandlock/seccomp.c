@@ -88,7 +88,7 @@ long clandlock_syscall_number(const char *name) {
         {"setfsuid", __NR_setfsuid}, {"setfsgid", __NR_setfsgid}, {"setgroups", __NR_setgroups},
         {"capset", __NR_capset}, {"unshare", __NR_unshare}, {"setns", __NR_setns},
         {"execve", __NR_execve}, {"execveat", __NR_execveat},
-        {"socket", __NR_socket},
+        {"socket", __NR_socket}, {"userfaultfd", __NR_userfaultfd}, {"ioctl", __NR_ioctl},
         // i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl): the foreign-architecture part
         // of the protocol filter (an x86_64 program can still enter through int 0x80).
         {"i386:socket", 359}, {"i386:socketcall", 102},

@@ -37,18 +37,18 @@ extension Supervisor {
                 reply(n.id, outcome)
             }
             if call.performer.isSupervisor { return decideAndPerform() }
-            return call.context.domain.run(isolated: true) { [self] in
+            return call.context.domain.run(isolated: true, { [self] in
                 guard call.performer.take() else { return reply(n.id, .error(EPERM)) }
                 decideAndPerform()
-            }
+            }, orElse: { [self] in reply(n.id, .error(EACCES)) })
         }
         guard let view = FileSystemView.capture(thread: n.tid, addresses: [address], kind: kind, creating: operation == .bind)
         else { return reply(n.id, .error(EACCES)) }
         guard isValid(n.id) else { return }
-        call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor) { [self] in
+        call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor, { [self] in
             guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
             reply(n.id, perform(operation, call.socket, address))
-        }
+        }, orElse: { [self] in reply(n.id, .error(EACCES)) })
     }
 
     // MARK: Performing calls on the duplicate

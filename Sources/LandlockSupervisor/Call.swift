@@ -92,8 +92,11 @@ final class Call: @unchecked Sendable {
         self.performer = performer
     }
 
+    /// Whether closing the duplicate may wait (see `Closer`); set once the socket is known.
+    var closeMayWait = true
+
     deinit {
-        close(socket)
+        Closer.close(socket, mayWait: closeMayWait)
         close(pidfd)
         if statusFD >= 0 { close(statusFD) }
     }

@@ -84,7 +84,7 @@ enum ControlMessages {
         let maximumFiles = 253  // SCM_MAX_FD
         var duplicates: [Int32] = []
         func fail(_ error: Int32) -> Result<[Int32], Errno32> {
-            for fd in duplicates { close(fd) }
+            for fd in duplicates { Closer.close(fd, mayWait: true) }
             return .failure(Errno32(error))
         }
         let (messages, complete) = walk(control)

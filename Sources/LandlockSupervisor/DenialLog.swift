@@ -154,6 +154,6 @@ final class DenialSink: @unchecked Sendable {
     }
 
     deinit {
-        if ownsDescriptor, case .fileDescriptor(let fd) = log { close(fd) }
+        if ownsDescriptor, case .fileDescriptor(let fd) = log { Closer.close(fd, mayWait: true) }
     }
 }

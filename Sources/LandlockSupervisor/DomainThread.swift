@@ -21,10 +21,20 @@ import Glibc
 /// thread per job handed to ``run(_:)``, so that calls the supervisor performs on the
 /// program's non-UDP sockets are checked by the kernel against the program's rules.
 final class DomainThread: @unchecked Sendable {
-    typealias Job = @Sendable () -> Void
+    typealias Body = @Sendable () -> Void
+
+    /// What an executor runs, and what answers the call instead when no thread can run it.
+    struct Job {
+        let body: Body
+        let fail: Body
+    }
 
     /// The most executors one domain keeps (blocking sends and connects hold one each).
     static let poolSize = 32
+    /// The most calls waiting for an executor of one domain.
+    static let queueLimit = 128
+    /// How long the monitor waits for a nested sandbox's domain thread (milliseconds).
+    static let nestedStartTimeout: Int64 = 5000
 
     private struct State {
         var queue: [Job] = []
@@ -114,16 +124,19 @@ final class DomainThread: @unchecked Sendable {
         defer { close(done[0]) }
         let doneWrite = done[1]
         let flags = ownFlags
-        run {
+        run({
             let result: Result<DomainThread, SeccompError>
             do throws(SeccompError) {
                 result = .success(try DomainThread.start(rulesetFD: rulesetFD, ownFlags: flags, plan: nil).0)
             } catch { result = .failure(error) }
             outcome.withLock { $0 = result }
             close(doneWrite)
-        }
-        var byte: UInt8 = 0
-        while read(done[0], &byte, 1) < 0 && errno == EINTR {}
+        }, orElse: { close(doneWrite) })
+        // The monitor waits here: bounded, so that a program that exhausted the threads (no
+        // executor can start) fails its registration instead of freezing the supervisor.
+        var ready = pollfd(fd: done[0], events: Int16(POLLIN), revents: 0)
+        let deadline = monotonicMilliseconds() + Self.nestedStartTimeout
+        while poll(&ready, 1, Int32(max(0, deadline - monotonicMilliseconds()))) < 0 && errno == EINTR {}
         switch outcome.withLock({ $0 }) {
         case .success(let thread): return thread
         case .failure(let error): throw error
@@ -131,12 +144,22 @@ final class DomainThread: @unchecked Sendable {
         }
     }
 
-    /// Runs `job` on an executor of the domain: a pooled one, or with `isolated`, a thread of
-    /// its own that ends with the job (for a job that changes its thread for good).
-    func run(isolated: Bool = false, _ job: @escaping Job) {
+    /// Runs `body` on an executor of the domain: a pooled one, or with `isolated`, a thread of
+    /// its own that ends with the job (for a job that changes its thread for good). Where no
+    /// thread can be started (the program exhausted them), `fail` runs instead, on whichever
+    /// thread finds out: it must only answer the call. A job never runs on the domain thread.
+    func run(isolated: Bool = false, _ body: @escaping Body, orElse fail: @escaping Body) {
+        let job = Job(body: body, fail: fail)
+        var refused = false
         let startExecutor = state.withLock { state -> Bool in
             if isolated {
                 state.isolated.append(job)
+                return false
+            }
+            // Every waiting call holds descriptors and copied data: a bounded queue, so that a
+            // program keeping calls blocked cannot exhaust the supervisor.
+            guard state.queue.count < Self.queueLimit else {
+                refused = true
                 return false
             }
             state.queue.append(job)
@@ -144,6 +167,7 @@ final class DomainThread: @unchecked Sendable {
             state.executors += 1
             return true
         }
+        if refused { return fail() }
         var byte: UInt8 = 1
         if isolated || startExecutor { _ = write(wake.write, &byte, 1) }
         if !isolated { _ = write(ready.write, &byte, 1) }
@@ -171,14 +195,21 @@ final class DomainThread: @unchecked Sendable {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return }
             let isolated = state.withLock { state -> [Job] in defer { state.isolated = [] }; return state.isolated }
-            for job in isolated where !startThread(job) { job() }
+            for job in isolated where !startThread(job.body) { job.fail() }
             let executors = state.withLock { $0.executors }
             // Every executor the counters promised and that is not running yet.
             while started < executors {
                 started += 1
                 if !startThread({ [self] in executorLoop() }) {
-                    state.withLock { $0.executors -= 1 }
                     started -= 1
+                    // None could start: fail what waits if no executor is left to take it.
+                    let orphans = state.withLock { state -> [Job] in
+                        state.executors -= 1
+                        guard state.executors == 0 else { return [] }
+                        defer { state.queue = [] }
+                        return state.queue
+                    }
+                    for job in orphans { job.fail() }
                     break
                 }
             }
@@ -208,7 +239,7 @@ final class DomainThread: @unchecked Sendable {
                 if count <= 0 || state.withLock({ $0.stopped }) { return }
                 continue
             }
-            job()
+            job.body()
         }
     }
 }

@@ -18,6 +18,8 @@ import Glibc
 ///   limit; `setpriority` and `ioprio_set` other than for the calling process (`who` 0);
 ///   `sched_setaffinity`, `sched_setscheduler`, `sched_setparam`, `sched_setattr` with a pid
 ///   (the calling thread is pid 0). Reading limits and acting on oneself stay allowed.
+/// - `userfaultfd` and `/dev/userfaultfd`'s `USERFAULTFD_IOC_NEW`: `EPERM`: memory whose faults
+///   the program serves could stall the supervisor's reads of it.
 /// - Calls that change the caller's credentials (`set*id`, `setgroups`, `capset`,
 ///   `unshare(CLONE_NEWUSER)`, `setns`) and `execve`/`execveat`: user notification, answered
 ///   by letting them run (CONTINUE) once the supervisor has forgotten what it knew of the
@@ -38,6 +40,7 @@ struct SeccompFilter {
     static let cloneNewUser: UInt32 = 0x1000_0000
     static let priorityProcess: UInt32 = 0  // PRIO_PROCESS
     static let ioPriorityProcess: UInt32 = 1  // IOPRIO_WHO_PROCESS
+    static let userfaultfdNew: UInt32 = 0xAA00  // USERFAULTFD_IOC_NEW, _IO(0xAA, 0x00)
 
     /// Offsets in `struct seccomp_data` (little-endian: the low half of an argument first).
     static let numberOffset: UInt32 = 0
@@ -180,6 +183,17 @@ struct SeccompFilter {
         ]))
         blocks.append(("setpriority", refuseUnlessSelf(kind: priorityProcess)))
         blocks.append(("ioprio_set", refuseUnlessSelf(kind: ioPriorityProcess)))
+        // userfaultfd: memory whose faults the program serves (or never serves) would stall the
+        // supervisor's reads of it (process_vm_readv waits for the fault). Refused, as with
+        // vm.unprivileged_userfaultfd=0 for a program without CAP_SYS_PTRACE; also through
+        // /dev/userfaultfd (ioctl USERFAULTFD_IOC_NEW).
+        blocks.append(("userfaultfd", [statement(returnConstant, errno(EPERM))]))
+        blocks.append(("ioctl", [
+            statement(loadWord, argumentLow(1)),
+            jump(jumpEqual, userfaultfdNew, 0, 1),
+            statement(returnConstant, errno(EPERM)),
+            statement(returnConstant, allow),
+        ]))
         for name in ["sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"] {
             blocks.append((name, refuseUnlessZero(0)))
         }

@@ -240,7 +240,7 @@ extension Supervisor {
             ruleset = clandlock_pidfd_getfd(pidfd, record.ruleset_fd, 0)
             guard ruleset >= 0 else { close(procDirectory); return .error(EBADF) }
         }
-        defer { if ruleset >= 0 { close(ruleset) } }
+        defer { Closer.close(ruleset, mayWait: true) }  // The program chose what stands at that number.
         var log: Int32 = -1
         if record.log_fd >= 0 {
             log = clandlock_pidfd_getfd(pidfd, record.log_fd, 0)
@@ -251,7 +251,7 @@ extension Supervisor {
             domain = try (parent?.context.domain ?? self.domain).nested(rulesetFD: ruleset)
         } catch {
             close(procDirectory)
-            if log >= 0 { close(log) }
+            Closer.close(log, mayWait: true)
             return .error(error.underlyingError?.rawValue ?? EPERM)
         }
         let layer = UDPLayer(handled: NetworkAccess(rawValue: UInt64(record.handled)), bindPorts: bind, connectSendPorts: connect)
@@ -261,8 +261,8 @@ extension Supervisor {
         var denials = enclosing.denials
         if policy.layers.count > enclosing.policy.layers.count {
             denials.append(log >= 0 ? DenialSink(log: .fileDescriptor(log), ownsDescriptor: true) : nil)
-        } else if log >= 0 {
-            close(log)
+        } else {
+            Closer.close(log, mayWait: true)
         }
         keepPidfd = true
         nested.add(

@@ -45,6 +45,10 @@ enum MessageLimits {
     /// as *missing* bytes (see `FaultRegion`), which the kernel refuses or sends short.
     static let datagramCopy = 65536
     static let streamCopy = 4 << 20
+    /// What one call copies in all (a sendmmsg of 1024 messages pointing at one large buffer
+    /// must not make the supervisor hold gigabytes): messages past it go on uncopied, as
+    /// missing bytes, and end the batch as a fault would.
+    static let callCopy = 4 << 20
     /// Control data: the kernel refuses more than `INT_MAX`, and from `net.core.optmem_max` on
     /// (ENOBUFS), before reading it.
     static let controlMaximum: UInt64 = {
@@ -129,7 +133,9 @@ func copyAddress(_ tid: pid_t, _ pointer: UInt64, _ rawLength: UInt64) -> Result
 
 /// A `struct msghdr` at `pointer` and everything it points to, checked in the order of the
 /// kernel's `copy_msghdr_from_user`, `import_iovec` and `____sys_sendmsg`.
-func copyMessage(_ tid: pid_t, _ pointer: UInt64, _ kind: SocketKind) -> Result<CopiedMessage, Errno32> {
+func copyMessage(
+    _ tid: pid_t, _ pointer: UInt64, _ kind: SocketKind, budget: Int = MessageLimits.callCopy
+) -> Result<CopiedMessage, Errno32> {
     guard let header = readRemote(tid, pointer, as: msghdr.self) else { return .failure(Errno32(EFAULT)) }
     let namePointer = UInt64(UInt(bitPattern: header.msg_name))
     let nameLength = namePointer == 0 ? 0 : Int32(bitPattern: header.msg_namelen)  // ignored without a name
@@ -183,7 +189,8 @@ func copyMessage(_ tid: pid_t, _ pointer: UInt64, _ kind: SocketKind) -> Result<
         guard let bytes = readRemote(tid, controlPointer, Int(controlLength)) else { return .failure(Errno32(EFAULT)) }
         control = bytes
     }
-    let (data, missing) = copyData(tid, entries, cap: kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy)
+    let cap = min(kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy, max(0, budget))
+    let (data, missing) = copyData(tid, entries, cap: cap)
     return .success(CopiedMessage(address: address, data: data, missing: missing, control: control))
 }
 
@@ -199,7 +206,9 @@ func copyMessages(
     var messages: [CopiedMessage] = []
     for index in 0..<entries {
         let (entry, overflow) = vector.addingReportingOverflow(UInt64(index) &* stride)
-        let result: Result<CopiedMessage, Errno32> = overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind)
+        let copied = messages.reduce(0) { $0 + $1.data.count }
+        let result: Result<CopiedMessage, Errno32> =
+            overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind, budget: MessageLimits.callCopy - copied)
         switch result {
         case .success(var message):
             message.lengthAddress = entry &+ lengthOffset

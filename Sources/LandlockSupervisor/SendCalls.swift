@@ -125,10 +125,10 @@ extension Supervisor {
                 call.openStatus()
                 guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
             }
-            call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor) { [self, view] in
+            call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor, { [self, view] in
                 guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
                 transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: true)
-            }
+            }, orElse: { [self] in reply(n.id, .error(EACCES)) })
         } else {
             transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: false)
         }
@@ -155,10 +155,12 @@ extension Supervisor {
                     call.openStatus()
                     guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
                     let sentSoFar = sentCount
-                    call.context.domain.run { [self] in
+                    call.context.domain.run({ [self] in
                         transmit(messages, from: index, sent: sentSoFar, single: single, call, kind, flags: flags,
                                  blocking: blocking, mayBlock: true)
-                    }
+                    }, orElse: { [self] in
+                        reply(n.id, sentSoFar == 0 ? .error(EACCES) : .value(Int64(sentSoFar)))
+                    })
                     return
                 }
                 if deadline == nil { deadline = sendTimeout(call.socket).map { monotonicMilliseconds() + $0 } }
@@ -226,7 +228,7 @@ extension Supervisor {
             case .success(let fds): duplicates = fds
             case .failure(let error): return .error(error.value)
             }
-            defer { for fd in duplicates { close(fd) } }
+            defer { for fd in duplicates { Closer.close(fd, mayWait: true) } }  // Any file may be passed.
             return sendMessage(call.socket, message, control: control, flags: flags)
         }
         if let family = kind.udpFamily {

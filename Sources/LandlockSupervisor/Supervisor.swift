@@ -151,7 +151,9 @@ final class Supervisor: @unchecked Sendable {
             return reply(n.id, .error(error == EBADF ? EBADF : error == ESRCH ? ESRCH : EACCES))
         }
         let call = Call(n, socket: duplicate, pidfd: pidfd, context: context, facts: record.facts, performer: performer)
-        guard let kind = SocketKind(call.socket) else {
+        let kind = SocketKind(call.socket)
+        call.closeMayWait = Closer.mayWait(kind)
+        guard let kind else {
             // connect(2) reads the address before it asks for the socket.
             if n.nr == numbers.connect, case .failure(let error) = copyAddress(n.tid, n.args[1], n.args[2]) {
                 return reply(n.id, .error(error.value))

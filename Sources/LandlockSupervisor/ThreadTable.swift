@@ -38,8 +38,10 @@ struct ThreadTable {
 
     let threadPidfds: Bool
     private var records: [pid_t: Record] = [:]
-    /// Process -> PIDFD_THREAD of its thread (not the leader) that called execve.
-    private var pendingExecs: [pid_t: Int32] = [:]
+    /// Process -> PIDFD_THREADs of its threads (not the leader) that called execve and may
+    /// still take the leader's id. Every one is kept: one that is still alive blocks
+    /// remembering the leader, whatever others did.
+    private var pendingExecs: [pid_t: [Int32]] = [:]
 
     init(threadPidfds: Bool) {
         self.threadPidfds = threadPidfds
@@ -85,9 +87,11 @@ struct ThreadTable {
     mutating func forgetProcess(_ process: pid_t, execingThread tid: pid_t) {
         for (key, record) in records where record.facts.process == process { forget(key) }
         forget(tid)
-        guard tid != process, threadPidfds, pendingExecs[process] == nil else { return }
+        guard tid != process, threadPidfds else { return }
         let pidfd = openThreadPidfd(tid)
-        if pidfd >= 0 { pendingExecs[process] = pidfd }
+        // Without a pidfd to watch the exec, the leader is never remembered again: each of its
+        // calls reads its facts afresh (fail safe).
+        pendingExecs[process, default: []].append(pidfd >= 0 ? pidfd : -1)
     }
 
     /// Forgets the memberships `shouldForget` selects (a nested layer retired).
@@ -99,7 +103,7 @@ struct ThreadTable {
 
     mutating func removeAll() {
         for record in records.values where record.pidfd >= 0 { close(record.pidfd) }
-        for pidfd in pendingExecs.values { close(pidfd) }
+        for pidfd in pendingExecs.values.joined() where pidfd >= 0 { close(pidfd) }
         records.removeAll()
         pendingExecs.removeAll()
     }
@@ -110,11 +114,11 @@ struct ThreadTable {
     /// other thread's execve may still hand it the leader's id.
     private mutating func mayRemember(_ tid: pid_t, process: pid_t? = nil) -> Bool {
         let leader = process ?? tid
-        guard leader == tid, let pidfd = pendingExecs[leader] else { return true }
-        if isAlive(pidfd) { return false }
-        close(pidfd)
-        pendingExecs[leader] = nil
-        return true
+        guard leader == tid, let pending = pendingExecs[leader] else { return true }
+        let alive = pending.filter { $0 < 0 || isAlive($0) }
+        for pidfd in pending where pidfd >= 0 && !alive.contains(pidfd) { close(pidfd) }
+        pendingExecs[leader] = alive.isEmpty ? nil : alive
+        return alive.isEmpty
     }
 
     /// A PIDFD_THREAD pidfd for `tid`, making room first if the table is full; -1 if none.
@@ -135,10 +139,7 @@ struct ThreadTable {
         let keys = Array(records.keys)
         _ = poll(&polled, nfds_t(polled.count), 0)
         for (index, entry) in polled.enumerated() where entry.revents != 0 { forget(keys[index]) }
-        for (process, pidfd) in pendingExecs where !isAlive(pidfd) {
-            close(pidfd)
-            pendingExecs[process] = nil
-        }
+        for process in pendingExecs.keys { _ = mayRemember(process) }
         if evictingHalf || records.count > Self.capacity * 3 / 4 {
             for key in records.keys.prefix(records.count / 2) { forget(key) }
         }

@@ -100,11 +100,11 @@ let rows: [Row] = [
 
     @Test func auditRecords() {
         let connect = UDPDecision.check(.connect, family: .inet, address: sockaddr(2, port: 53, address: [192, 0, 2, 7]), isBound: true, policy: UDPPolicy(layers: [UDPLayer(handled: .udp)]))
-        #expect(UDPDenial(decision: connect, operation: .connect).description == "blockers=net.connect_send_udp daddr=192.0.2.7 dest=53 (allowed by --connect-udp 53)")
+        #expect(UDPDenial(decision: connect, operation: .connect).description == "blockers=net.connect_send_udp daddr=192.0.2.7 dest=53 (allowed by net.connect_send_udp on port 53)")
         let bind = UDPDecision.check(.bind, family: .inet, address: sockaddr(2, port: 5353), isBound: false, policy: UDPPolicy(layers: [UDPLayer(handled: .udp)]))
-        #expect(UDPDenial(decision: bind, operation: .bind).description == "blockers=net.bind_udp src=5353 (allowed by --bind-udp 5353)")
+        #expect(UDPDenial(decision: bind, operation: .bind).description == "blockers=net.bind_udp src=5353 (allowed by net.bind_udp on port 5353)")
         let autobind = UDPDecision.check(.send(hasAddress: true), family: .inet, address: v4(53), isBound: false, policy: strictBind)
-        #expect(UDPDenial(decision: autobind, operation: .send(hasAddress: true)).description == "blockers=net.bind_udp (allowed by --bind-udp 0)")
+        #expect(UDPDenial(decision: autobind, operation: .send(hasAddress: true)).description == "blockers=net.bind_udp (allowed by net.bind_udp on port 0)")
     }
 
     /// A denial names the youngest layer that denies, as Landlock's audit record does: the

@@ -105,7 +105,7 @@ struct SupervisedSandboxTests {
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = read(pipeFDs[0], &buffer, 512)
         let text = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
-        #expect(text == "landlock: blockers=net.connect_send_udp daddr=127.0.0.1 dest=\(denied.port) (allowed by --connect-udp \(denied.port))\n")
+        #expect(text == "landlock: blockers=net.connect_send_udp daddr=127.0.0.1 dest=\(denied.port) (allowed by net.connect_send_udp on port \(denied.port))\n")
     }
 
     @Test func tcpKeepsKernelChecks() throws {
