@@ -61,6 +61,15 @@ struct Credentials: Equatable, Sendable {
         }
     }
 
+    /// These credentials without the capabilities of `mask`.
+    func without(_ mask: UInt64) -> Credentials {
+        var result = self
+        result.effective &= ~mask
+        result.permitted &= ~mask
+        result.inheritable &= ~mask
+        return result
+    }
+
     /// Whether a program started with these credentials could hold capabilities of `mask`:
     /// they are permitted, or it is root (which gets its bounding set on `execve`).
     func mightGive(_ mask: UInt64) -> Bool { permitted & mask != 0 || uid.prefix(3).contains(0) }

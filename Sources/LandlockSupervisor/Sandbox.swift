@@ -46,6 +46,20 @@ public struct PreparedSandbox: ~Copyable {
         self.landlockABI = landlockABI
     }
 
+    /// Drops from the calling thread the capabilities the program will not have
+    /// (``SandboxStatus/droppedCapabilities``). A UNIX socket's peer sees this process's pid
+    /// (`SO_PEERCRED`) for the connections the supervisor makes for the program, and through it
+    /// its main thread's credentials: the supervisor serves the program's UNIX-socket calls
+    /// only while that thread has no more than the program. For a wrapper whose main thread
+    /// does nothing but start and wait for the program, as `landlock-exec`; call it from that
+    /// thread before ``spawn()``.
+    public func dropCapabilitiesFromCallingThread() throws(SeccompError) {
+        guard dropCapabilities != 0 else { return }
+        guard clandlock_drop_capabilities(dropCapabilities) == 0 else {
+            throw SeccompError(.spawnFailed, "Failed to drop the network capabilities", errno: Errno(rawValue: errno))
+        }
+    }
+
     /// Starts the program in a child process, with the supervisor when the status says so.
     /// The caller's process is not restricted (only an internal thread of it is, when the
     /// supervisor runs).

@@ -36,6 +36,9 @@ final class Supervisor: @unchecked Sendable {
     /// dropped `droppedCapabilities` (the domain thread dropped them before the program
     /// started).
     private(set) var reference = Credentials()
+    /// The credentials of this process's main thread, which a UNIX socket's peer finds through
+    /// the pid it sees (`SO_PEERCRED`, `/proc/<pid>`) for the connections the supervisor makes.
+    private(set) var peerReference = Credentials()
     /// Nested sandboxes registered with this supervisor (monitor thread only).
     var nested = NestedLayerRegistry()
     /// What is known of the program's threads (monitor thread only).
@@ -65,6 +68,10 @@ final class Supervisor: @unchecked Sendable {
         // Unreadable (no /proc): no thread is ever taken to have the supervisor's credentials,
         // so every call is performed by an executor that takes the program's (fail closed).
         reference = ThreadFacts(thread: clandlock_gettid())?.credentials ?? Credentials()
+        // Less the capabilities the program was denied: `landlock-exec` drops them from its
+        // main thread too (PreparedSandbox.dropCapabilitiesFromCallingThread); a host process
+        // using the library may keep them, and its peers then see them (documented).
+        peerReference = ThreadFacts(thread: supervisorProcess)?.credentials.without(droppedCapabilities) ?? Credentials()
         while true {
             // RECV blocks in the kernel (where SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP applies); poll
             // only after a failure, to tell "interrupted" from "every task is gone" (POLLHUP).
@@ -160,7 +167,7 @@ final class Supervisor: @unchecked Sendable {
             }
             return reply(n.id, .error(ENOTSOCK))
         }
-        if !performer.isSupervisor && kind.domain == AF_UNIX {
+        if kind.domain == AF_UNIX && (!performer.isSupervisor || record.facts.credentials != peerReference) {
             // The peer would see the supervisor's pid, a process with other credentials: refused,
             // with the kernel's EPERM when the program forges credentials it may not claim.
             return reply(n.id, .error(forgesCredentials(n, kind, record.facts) ? EPERM : EACCES))

@@ -95,6 +95,9 @@ enum Launcher {
         }
         let process: SandboxedProcess
         do {
+            // This process only waits for the command: it keeps no capability the command lacks
+            // (a UNIX socket's peer sees its pid for the supervisor's connections).
+            try prepared.dropCapabilitiesFromCallingThread()
             process = try prepared.spawn()
         } catch let error as SeccompError where error.failedToExecute {
             reportExecFailure(request.command[0], errno: error.underlyingError?.rawValue ?? EACCES, sandboxed: true)
