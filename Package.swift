@@ -73,7 +73,7 @@ let package = Package(
             swiftSettings: testSettings),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["LandlockSupervisor", "Landlock", "LandlockTestSupport"],
+            dependencies: ["LandlockSupervisor", "Landlock", "LandlockTestSupport", "SandboxSupport"],
             swiftSettings: testSettings),
         .testTarget(
             name: "SandboxCLITests", dependencies: ["LandlockTestSupport"], swiftSettings: testSettings),

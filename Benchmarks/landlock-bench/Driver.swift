@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
 import LandlockSupervisor
+import SandboxSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -145,9 +146,9 @@ struct Driver {
     func spawnMedian(_ body: () -> Void) -> Double {
         var samples: [Double] = []
         for _ in 0..<spawnIterations {
-            let before = monotonicNanoseconds()
+            let before = MonotonicClock.nanoseconds
             body()
-            samples.append(Double(monotonicNanoseconds() - before) / 1e6)
+            samples.append(Double(MonotonicClock.nanoseconds - before) / 1e6)
         }
         return median(samples)
     }
@@ -442,11 +443,6 @@ extension String {
     }
 }
 
-struct Errno32: Error {
-    var value: Int32
-    init(_ value: Int32) { self.value = value }
-}
-
 /// `landlock-bench memory --children N --variant supervisor|kernel`.
 func memoryWorkload(children: Int, variant: Variant) {
     // The first prepare() runs the supervisor availability probe; do it before the baseline.
@@ -474,7 +470,7 @@ func memoryWorkload(children: Int, variant: Variant) {
 func freePort(_ type: Int32) -> UInt16 {
     let fd = makeSocket(AF_INET, type)
     defer { close(fd) }
-    var address = loopbackAddress(port: 0)
+    var address = Loopback.ipv4(port: 0)
     if withSockaddr(&address, { bind(fd, $0, $1) }) != 0 { fail("bind 127.0.0.1:0", errno: errno) }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let ok = withUnsafeMutablePointer(to: &address) {

@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+import SandboxSupport
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-// MARK: Time
-
-/// CLOCK_MONOTONIC in nanoseconds.
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
 
 // MARK: Errors and output
 
@@ -20,20 +12,10 @@ func monotonicNanoseconds() -> UInt64 {
 func fail(_ message: String, errno error: Int32? = nil) -> Never {
     var text = "landlock-bench: \(message)"
     if let error { text += ": \(String(cString: strerror(error))) (errno \(error))" }
-    writeAll(2, text + "\n")
+    _ = writeAll(2, text + "\n")
     exit(1)
 }
 
-func writeAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if written < 0 && errno == EINTR { continue }
-        if written <= 0 { return }
-        offset += written
-    }
-}
 
 func printLine(_ text: String) {
     writeAll(1, text + "\n")
@@ -74,15 +56,6 @@ final class SharedCounter: Sendable {
 
 // MARK: Sockets (loopback only)
 
-/// `127.0.0.1:port`.
-func loopbackAddress(port: UInt16) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    return address
-}
-
 /// A pathname AF_UNIX address.
 func unixAddress(path: String) -> (sockaddr_un, socklen_t) {
     var address = sockaddr_un()
@@ -122,7 +95,7 @@ func udpReceiver(port: UInt16) -> Int32 {
     if !setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20) {
         _ = setIntOption(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20)
     }
-    var address = loopbackAddress(port: port)
+    var address = Loopback.ipv4(port: port)
     if withSockaddr(&address, { bind(fd, $0, $1) }) != 0 { fail("bind UDP 127.0.0.1:\(port)", errno: errno) }
     return fd
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import LandlockSupervisor
+import SandboxSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -44,13 +45,13 @@ struct TimedLoop {
             between()
         }
         let budget = UInt64(seconds * 1e9)
-        let start = monotonicNanoseconds()
+        let start = MonotonicClock.nanoseconds
         var timed: UInt64 = 0
         var batches = 0
-        while batches < 8 || monotonicNanoseconds() - start < budget {
-            let before = monotonicNanoseconds()
+        while batches < 8 || MonotonicClock.nanoseconds - start < budget {
+            let before = MonotonicClock.nanoseconds
             body()
-            timed += monotonicNanoseconds() - before
+            timed += MonotonicClock.nanoseconds - before
             batches += 1
             between()
         }
@@ -132,7 +133,7 @@ enum Workload: String, CaseIterable {
     private func udpSend(_ options: WorkloadOptions) {
         let receiver = udpReceiver(port: options.udpPort)
         let sender = makeSocket(AF_INET, udpType)  // Unbound: the first send autobinds (BIND_UDP port 0).
-        var destination = loopbackAddress(port: options.udpPort)
+        var destination = Loopback.ipv4(port: options.udpPort)
         let addressLength = socklen_t(MemoryLayout<sockaddr_in>.size)
         if self == .udpSendConnected || self == .udpSendmsgConnected {
             if withSockaddr(&destination, { connect(sender, $0, $1) }) != 0 { fail("connect UDP", errno: errno) }
@@ -220,7 +221,7 @@ enum Workload: String, CaseIterable {
 
     private func udpConnectCycle(_ options: WorkloadOptions) {
         let receiver = udpReceiver(port: options.udpPort)
-        var destination = loopbackAddress(port: options.udpPort)
+        var destination = Loopback.ipv4(port: options.udpPort)
         var payload = [UInt8](repeating: 0x5a, count: 64)
         var buffer = [UInt8](repeating: 0, count: 2048)
         var received = 0
@@ -243,7 +244,7 @@ enum Workload: String, CaseIterable {
     }
 
     private func udpBind(_ options: WorkloadOptions) {
-        var address = loopbackAddress(port: 0)
+        var address = Loopback.ipv4(port: 0)
         let batch = 16
         let result = TimedLoop(seconds: options.seconds, opsPerBatch: batch).run {
             for _ in 0..<batch {
@@ -278,7 +279,7 @@ enum Workload: String, CaseIterable {
         }
         let fd = makeSocket(AF_INET, streamType)
         _ = setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-        var address = loopbackAddress(port: options.tcpPort)
+        var address = Loopback.ipv4(port: options.tcpPort)
         if withSockaddr(&address, { bind(fd, $0, $1) }) != 0 {
             fail("bind TCP 127.0.0.1:\(options.tcpPort)", errno: errno)
         }
@@ -354,8 +355,8 @@ enum Workload: String, CaseIterable {
             },
             between: {
                 // Keep the backlog short: wait (untimed, bounded) for the acceptor.
-                let deadline = monotonicNanoseconds() + 1_000_000_000
-                while accepted.value < connected && monotonicNanoseconds() < deadline { sched_yield() }
+                let deadline = MonotonicClock.nanoseconds + 1_000_000_000
+                while accepted.value < connected && MonotonicClock.nanoseconds < deadline { sched_yield() }
             })
         shutdown(server, Int32(SHUT_RDWR))
         joinThread(acceptor)

@@ -4,6 +4,7 @@
 // socket the call is decided and performed under the UDP lock, on another socket it is
 // performed by an executor in the program's Landlock domain, which the kernel checks.
 internal import CLandlock
+import SandboxSupport
 import Landlock
 import Synchronization
 

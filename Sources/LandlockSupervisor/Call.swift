@@ -102,8 +102,6 @@ final class Call: @unchecked Sendable {
     }
 }
 
-struct Errno32: Error { var value: Int32; init(_ value: Int32) { self.value = value } }
-
 let msgDontWait: Int32 = 0x40
 let msgNoSignal: Int32 = 0x4000
 let msgZeroCopy: Int32 = 0x400_0000
@@ -111,8 +109,3 @@ let compatibilityFlag = Int32(bitPattern: 0x8000_0000)  // MSG_CMSG_COMPAT
 let socketZeroCopy: Int32 = 60  // SO_ZEROCOPY
 let oPath: Int32 = 0o10000000
 
-func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}

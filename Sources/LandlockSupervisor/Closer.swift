@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
+import SandboxSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -35,7 +36,7 @@ enum Closer {
             state.running += 1
             return true
         }
-        if start && !startThread({ loop() }) {
+        if start && !startDetachedThread({ loop() }) {
             state.withLock { $0.running -= 1 }
         }
         var byte: UInt8 = 1

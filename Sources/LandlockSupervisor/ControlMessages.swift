@@ -13,6 +13,7 @@
 // Anything malformed is left as it is: the kernel refuses it on the copy as it would on the
 // original (the walk stops where CMSG_NXTHDR would, with checked arithmetic).
 internal import CLandlock
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc

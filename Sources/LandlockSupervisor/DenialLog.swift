@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
+import SandboxSupport
 public import Landlock
 import Synchronization
 
@@ -105,15 +106,15 @@ final class DenialSink: @unchecked Sendable {
             state.writing = true
             return true
         }
-        if startWriter && !startThread({ [self] in drain() }) {
+        if startWriter && !startDetachedThread({ [self] in drain() }) {
             state.withLock { $0.writing = false }
         }
     }
 
     /// Waits until every queued line is written, for at most `milliseconds`.
     func flush(waitingAtMost milliseconds: Int64) {
-        let deadline = monotonicMilliseconds() + milliseconds
-        while state.withLock({ $0.writing }) && monotonicMilliseconds() < deadline {
+        let deadline = MonotonicClock.milliseconds + milliseconds
+        while state.withLock({ $0.writing }) && MonotonicClock.milliseconds < deadline {
             var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
             nanosleep(&pause, nil)
         }

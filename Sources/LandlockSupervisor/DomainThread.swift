@@ -9,6 +9,7 @@
 // that change their thread for good (taking another thread's credentials, another root) run
 // on a thread of their own that ends with them.
 internal import CLandlock
+import SandboxSupport
 import Synchronization
 import SystemPackage
 
@@ -82,7 +83,7 @@ final class DomainThread: @unchecked Sendable {
         }
         defer { close(done[0]) }
         let doneWrite = done[1]
-        let started = startThread {
+        let started = startDetachedThread {
             _ = clandlock_block_all_signals()
             let result: Result<SpawnResult?, SeccompError>
             if let plan, plan.dropCapabilities != 0, clandlock_drop_capabilities(plan.dropCapabilities) != 0 {
@@ -135,8 +136,8 @@ final class DomainThread: @unchecked Sendable {
         // The monitor waits here: bounded, so that a program that exhausted the threads (no
         // executor can start) fails its registration instead of freezing the supervisor.
         var ready = pollfd(fd: done[0], events: Int16(POLLIN), revents: 0)
-        let deadline = monotonicMilliseconds() + Self.nestedStartTimeout
-        while poll(&ready, 1, Int32(max(0, deadline - monotonicMilliseconds()))) < 0 && errno == EINTR {}
+        let deadline = MonotonicClock.milliseconds + Self.nestedStartTimeout
+        while poll(&ready, 1, Int32(max(0, deadline - MonotonicClock.milliseconds))) < 0 && errno == EINTR {}
         switch outcome.withLock({ $0 }) {
         case .success(let thread): return thread
         case .failure(let error): throw error
@@ -195,12 +196,12 @@ final class DomainThread: @unchecked Sendable {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return }
             let isolated = state.withLock { state -> [Job] in defer { state.isolated = [] }; return state.isolated }
-            for job in isolated where !startThread(job.body) { job.fail() }
+            for job in isolated where !startDetachedThread(job.body) { job.fail() }
             let executors = state.withLock { $0.executors }
             // Every executor the counters promised and that is not running yet.
             while started < executors {
                 started += 1
-                if !startThread({ [self] in executorLoop() }) {
+                if !startDetachedThread({ [self] in executorLoop() }) {
                     started -= 1
                     // None could start: fail what waits if no executor is left to take it.
                     let orphans = state.withLock { state -> [Job] in

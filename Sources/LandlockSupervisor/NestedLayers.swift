@@ -20,6 +20,7 @@
 //   the enclosing layer: every task of that layer not classified before then is refused
 //   (EACCES) for every intercepted call. Fail closed.
 internal import CLandlock
+import SandboxSupport
 import Landlock
 import SystemPackage
 

@@ -7,6 +7,7 @@
 // than the kernel would accept. Layouts are the C structures' own (`msghdr`, `mmsghdr`,
 // `iovec`), read through their Swift imports, never at bare offsets.
 internal import CLandlock
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
+import SandboxSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -74,7 +75,7 @@ package enum SeccompTools {
     /// run as it was made (CONTINUE). A calibration: it checks nothing, and CONTINUE cannot
     /// implement a policy.
     package static func continueEverything(_ listener: Int32) -> Bool {
-        startThread {
+        startDetachedThread {
             _ = clandlock_block_all_signals()
             while true {
                 var notification = clandlock_seccomp_notif()

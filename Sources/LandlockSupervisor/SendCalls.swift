@@ -5,6 +5,7 @@
 // the duplicate of the program's socket. A send that would block on a blocking socket is
 // finished off the notification loop; signals for the program's thread are watched meanwhile.
 internal import CLandlock
+import SandboxSupport
 import Landlock
 import Synchronization
 
@@ -163,7 +164,7 @@ extension Supervisor {
                     })
                     return
                 }
-                if deadline == nil { deadline = sendTimeout(call.socket).map { monotonicMilliseconds() + $0 } }
+                if deadline == nil { deadline = sendTimeout(call.socket).map { MonotonicClock.milliseconds + $0 } }
                 var pollfd = pollfd(fd: call.socket, events: Int16(POLLOUT), revents: 0)
                 _ = poll(&pollfd, 1, 20)
                 guard isValid(n.id) else { return }
@@ -184,7 +185,7 @@ extension Supervisor {
                     processSignalSlices = 0
                 }
                 if outcome == .error(errnoRestartSys) || outcome == .error(EINTR) { break }
-                if let deadline, monotonicMilliseconds() >= deadline { outcome = .error(EAGAIN); break }
+                if let deadline, MonotonicClock.milliseconds >= deadline { outcome = .error(EAGAIN); break }
             }
             switch outcome {
             case .value(let value):

@@ -7,6 +7,7 @@
 // execute are only observed. Decisions are UDPDecision's; performing is done on the duplicate
 // of the program's socket, by the monitor or by an executor of the program's domain.
 internal import CLandlock
+import SandboxSupport
 import Landlock
 import Synchronization
 

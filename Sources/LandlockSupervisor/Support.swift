@@ -6,25 +6,6 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Starts a detached thread running `body`. The thread inherits the creator's Landlock domain,
-/// no_new_privs and signal mask (all three are per thread on Linux).
-@discardableResult
-func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    var thread = pthread_t()
-    let result = pthread_create(&thread, &attributes, { context in
-        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
-        return nil
-    }, context)
-    if result != 0 { Unmanaged<Box>.fromOpaque(context).release() }
-    return result == 0
-}
-
 /// The current errno as an `Int32`.
 var lastErrno: Int32 { errno }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import SandboxSupport
 import Testing
 
 @testable import LandlockSupervisor
@@ -71,11 +72,11 @@ struct MessageFuzzTests {
         for path in [native, descriptions, supervised, statusFile] { unlink(path) }
 
         // The kernel's results, outside any sandbox.
-        let start = monotonicMilliseconds()
+        let start = MonotonicClock.milliseconds
         let nativePort = Int(Receiver().port)  // a free port (the receiver closes it)
         let nativeStatus = system("'\(fuzzer)' run \(seed) 0 \(count) \(nativePort) '\(native)' '\(descriptions)'")
         try #require(nativeStatus == 0, "the native run failed (\(nativeStatus))")
-        let nativeMilliseconds = monotonicMilliseconds() - start
+        let nativeMilliseconds = MonotonicClock.milliseconds - start
 
         // The same cases under the supervisor, in a process of their own.
         let port = Int(Receiver().port)
@@ -107,7 +108,7 @@ struct MessageFuzzTests {
             usleep(50_000)
             supervisedText = readWholeFile(supervised) ?? ""
         }
-        let supervisedMilliseconds = monotonicMilliseconds() - start - nativeMilliseconds
+        let supervisedMilliseconds = MonotonicClock.milliseconds - start - nativeMilliseconds
         let status = readWholeFile(statusFile).map { String($0.dropLast()) } ?? "none: the supervising process died"
         #expect(status == "\(TerminationStatus.exited(0))", "supervised run, seed \(seed): status \(status)")
 

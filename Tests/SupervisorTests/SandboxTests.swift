@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import SandboxSupport
 import Testing
 
 @testable import LandlockSupervisor
@@ -138,9 +139,9 @@ struct SupervisedSandboxTests {
         let allowed = Receiver(), denied = Receiver()
         let count = Int(String(cString: getenv("SUPERVISOR_FLIP_COUNT") ?? strdup("100000"))) ?? 100_000
         let ruleset = try udpRuleset(connect: [Int(allowed.port)])
-        let start = monotonicMilliseconds()
+        let start = MonotonicClock.milliseconds
         #expect(try run(["flip", "\(allowed.port)", "\(denied.port)", "\(count)"], ruleset) == .exited(0))
-        print("flip: \(count) attempts in \(monotonicMilliseconds() - start) ms")
+        print("flip: \(count) attempts in \(MonotonicClock.milliseconds - start) ms")
         #expect(denied.count() == 0)
     }
 
