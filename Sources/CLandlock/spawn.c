@@ -116,6 +116,10 @@ pid_t clandlock_spawn_nested(const struct clandlock_spawn_plan *plan, const stru
     if (program == 0) {
         close(status_fd);
         unblock_signals(plan);
+        // A plain filter of the nested layer (no listener: the enclosing supervisor's stays).
+        if (plan->filter != NULL && !(plan->filter_flags & CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER) &&
+            clandlock_seccomp_install(plan->filter_flags, plan->filter, plan->filter_count) != 0)
+            fail(plan, CLANDLOCK_SPAWN_STAGE_SECCOMP, errno);
         restrict_and_exec(plan);  // A second, nested domain: the anchor is out of its reach.
     }
     report(plan->report_fd, CLANDLOCK_SPAWN_STAGE_STARTED, program);

@@ -25,12 +25,15 @@ public struct PreparedSandbox: ~Copyable {
     private let inherit: [Int32]
     private let landlockABI: LandlockABI?
     private let dropCapabilities: UInt64
+    /// Install the filter that refuses MPTCP and SCTP internet sockets (SeccompFilter).
+    private let refusesUncoveredProtocols: Bool
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [String],
         envp: [String], setNoNewPrivileges: Bool, policy: UDPPolicy?, nest: NestPlan?, denialLog: DenialLog?,
-        inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64
+        inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool
     ) {
+        self.refusesUncoveredProtocols = refusesUncoveredProtocols
         self.dropCapabilities = dropCapabilities
         self.created = created
         self.kernelFlags = kernelFlags
@@ -76,6 +79,14 @@ public struct PreparedSandbox: ~Copyable {
         plan.restrictFlags = restriction?.flags ?? kernelFlags
         plan.inheritFDs = inherit
         plan.dropCapabilities = dropCapabilities
+        if refusesUncoveredProtocols && policy == nil {
+            // No supervisor (or the enclosing one's): a plain filter, no listener.
+            guard let program = SeccompFilter.protocolProgram() else {
+                throw SeccompError(.internalInconsistency, "Failed to build the protocol filter for this architecture")
+            }
+            plan.filter = program
+            plan.filterFlags = 0
+        }
         if let nest {
             // The calling thread forks the anchor: the anchor restricts itself, registers, and
             // forks the program (the caller's process stays unrestricted).
@@ -86,7 +97,7 @@ public struct PreparedSandbox: ~Copyable {
             let result = try LandlockSupervisor.spawn(plan)
             return SandboxedProcess(pid: result.pid)
         }
-        guard let program = SeccompFilter.program() else {
+        guard let program = SeccompFilter.program(refusingProtocols: refusesUncoveredProtocols) else {
             throw SeccompError(.internalInconsistency, "Failed to build the seccomp filter for this architecture")
         }
         plan.filter = program
@@ -140,6 +151,10 @@ public struct PreparedSandbox: ~Copyable {
             throw SeccompError(.spawnFailed, "Failed to drop the network capabilities", errno: Errno(rawValue: errno))
         }
         _ = try created.restrictSelf(flags: flags, compatibility: .bestEffort)
+        if refusesUncoveredProtocols && SeccompTools.installProtocolFilter() != 0 {
+            throw SeccompError(.spawnFailed, "Failed to install the seccomp filter that refuses MPTCP and SCTP sockets",
+                errno: Errno(rawValue: errno))
+        }
         for fd in inherit { _ = clandlock_fcntl_setfd(fd, 0) }
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnvp = envp.map { strdup($0) } + [nil]

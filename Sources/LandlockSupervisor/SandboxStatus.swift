@@ -85,6 +85,7 @@ public struct SandboxStatus: Sendable, Hashable, CustomStringConvertible {
         if bindUDP != .notHandled { parts.append("net.bind_udp: \(bindUDP)") }
         if connectSendUDP != .notHandled { parts.append("net.connect_send_udp: \(connectSendUDP)") }
         if !droppedCapabilities.isEmpty { parts.append("dropped \(droppedCapabilities.joined(separator: ", "))") }
+        if plan.uncoveredProtocols == .seccompFilter { parts.append("MPTCP and SCTP sockets refused (seccomp filter)") }
         if registeredWithOuterSupervisor { parts.append("layer registered with the outer supervisor") }
         if !notEnforcedForOuterSupervisor.isEmpty {
             parts.append("not enforced for socket calls an outer supervisor performs: \(notEnforcedForOuterSupervisor)")

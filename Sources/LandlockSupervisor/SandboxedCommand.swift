@@ -72,6 +72,12 @@ public struct SandboxedCommand: Sendable {
     /// `CAP_NET_ADMIN` admits control messages (`SO_MARK`, ...) and interface settings. Only
     /// a program that has them (root, or granted capabilities) is affected.
     public var keepsNetworkCapabilities = false
+    /// Whether the program may open MPTCP and SCTP internet sockets while the ruleset handles
+    /// TCP rights. Landlock's TCP rights check TCP sockets only: an `IPPROTO_MPTCP` socket
+    /// binds and connects to any port, and SCTP has no Landlock right at all. By default a
+    /// seccomp filter (no supervisor involved) refuses their `socket()` with
+    /// `EPROTONOSUPPORT`, so that programs fall back to TCP (``EnforcementPlan/uncoveredProtocols``).
+    public var allowsUncoveredProtocols = false
     /// The kernel the Landlock calls go to: a mock in tests, so that it sees the ruleset
     /// created and the child's restriction (``Landlock/CreatedRuleset``).
     package var kernel: LandlockKernel = .system
@@ -100,7 +106,7 @@ public struct SandboxedCommand: Sendable {
     public func plan() throws(LandlockError) -> EnforcementPlan {
         let request = EnforcementPlan.Request(
             ruleset: ruleset, flags: flags, compatibility: compatibility, singleThreaded: true,
-            supervisor: udp.supervisorMode)
+            supervisor: udp.supervisorMode, refusesUncoveredProtocols: !allowsUncoveredProtocols)
         let landlock = LandlockStatus(kernel: kernel)
         // Only rulesets with socket rights care about a supervisor, own or enclosing.
         let socketRights = EnforcementPlan.socketRights
@@ -170,10 +176,11 @@ public struct SandboxedCommand: Sendable {
         return PreparedSandbox(
             created: created, kernelFlags: UInt32(plan.kernelFlags.rawValue), status: status, path: path,
             argv: [argument0 ?? executable] + arguments, envp: environment,
-            setNoNewPrivileges: flags.contains(.noNewPrivileges) || supervised || registers,
+            setNoNewPrivileges: flags.contains(.noNewPrivileges) || supervised || registers
+                || plan.uncoveredProtocols == .seccompFilter,  // seccomp filters need no_new_privs
             policy: supervised ? UDPPolicy(ruleset: ruleset) : nil, nest: nest,
             denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: plan.environment.landlock.abi,
-            dropCapabilities: dropCapabilities)
+            dropCapabilities: dropCapabilities, refusesUncoveredProtocols: plan.uncoveredProtocols == .seccompFilter)
     }
 
     private func resolvedExecutable() throws(SeccompError) -> String {

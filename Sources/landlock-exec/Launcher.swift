@@ -58,6 +58,7 @@ enum Launcher {
         }
         command.argument0 = request.command[0]
         command.keepsNetworkCapabilities = policy.keepNetworkCapabilities
+        command.allowsUncoveredProtocols = policy.allowUncoveredProtocols
 
         let prepared: PreparedSandbox
         do {

@@ -133,6 +133,10 @@ struct NetworkOptions: ParsableArguments {
         "Keep CAP_NET_RAW and CAP_NET_ADMIN. By default a command that has them (root) loses them whenever a network right is handled: Landlock does not restrict raw and packet sockets, which would bypass the network rules."))
     var keepNetworkCapabilities = false
 
+    @Flag(name: .customLong("allow-mptcp-sctp"), help: ArgumentHelp(
+        "Let the command open MPTCP and SCTP sockets. By default, while TCP rights are handled, a seccomp filter refuses them (EPROTONOSUPPORT, so programs fall back to TCP): Landlock's TCP rights do not check them."))
+    var allowMPTCPAndSCTP = false
+
     @Option(name: .customLong("unrestricted"), help: ArgumentHelp(
         "Leave one network right unhandled (repeatable).",
         valueName: "right"))
@@ -350,6 +354,7 @@ extension LandlockExec {
             policy.udpSupervisor = network.udpSupervisor
             policy.logDenials = network.logDenials
             policy.keepNetworkCapabilities = network.keepNetworkCapabilities
+            policy.allowUncoveredProtocols = network.allowMPTCPAndSCTP
             if printPolicy {
                 var environment = Enforcement.environment
                 environment.errata = nil

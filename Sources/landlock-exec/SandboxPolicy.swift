@@ -77,6 +77,8 @@ struct SandboxPolicy {
     var logDenials = false
     /// Keep CAP_NET_RAW and CAP_NET_ADMIN (`SandboxedCommand.keepsNetworkCapabilities`).
     var keepNetworkCapabilities = false
+    /// Let MPTCP and SCTP sockets open (`SandboxedCommand.allowsUncoveredProtocols`).
+    var allowUncoveredProtocols = false
 
     var handledFileSystem: FileSystemAccess { explicitFileSystem.union(implicitFileSystem) }
     var handledNetwork: NetworkAccess { explicitNetwork.union(implicitNetwork) }

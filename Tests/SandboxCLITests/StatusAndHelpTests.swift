@@ -48,6 +48,7 @@ struct StatusAndHelpTests {
 
         Beyond Landlock:
           raw_and_packet_sockets            not restricted by Landlock: CAP_NET_RAW and CAP_NET_ADMIN are dropped from the command when a network right is handled (--keep-network-capabilities keeps them)
+          mptcp_and_sctp_sockets            not checked by Landlock's TCP rights: refused (EPROTONOSUPPORT) by a seccomp filter while TCP rights are handled (--allow-mptcp-sctp lets them open)
           supervisor_reach                  the supervised command cannot change the supervisor's resource limits or scheduling (prlimit, setpriority, ioprio_set, sched_set* on another process: EPERM)
 
         """
