@@ -259,19 +259,52 @@ enum Launcher {
 
 /// Passes signals sent to `landlock-exec` on to the supervised command, so that a service
 /// manager or a shell can stop it as if it had run without a supervisor.
+///
+/// A signal sent to a whole process group that the command shares with `landlock-exec`
+/// already reaches the command: forwarding it too would deliver it twice ("press Ctrl-C twice
+/// to quit" programs would quit at once). Such signals are recognised as sudo(8) does: sent by
+/// the kernel (the terminal's Ctrl-C, Ctrl-\, window size changes and hangups go to its
+/// foreground process group), or sent by a process of the command's own process group (a
+/// `kill(0, ...)` there), while the command is in this process's group.
 enum SignalForwarding {
     nonisolated(unsafe) private static var child: pid_t = 0
+
+    /// `si_code` of a signal the kernel sends (`SI_KERNEL`), as the terminal does.
+    private static let sentByKernel: Int32 = 0x80
+    /// `si_code` of `kill(2)` (`SI_USER`).
+    private static let sentByKill: Int32 = 0
 
     static func forward(to pid: pid_t) {
         child = pid
         for signal in [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT] {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { signal in
-                if SignalForwarding.child > 0 { kill(SignalForwarding.child, signal) }
+            action.__sigaction_handler.sa_sigaction = { signal, info, _ in
+                let child = SignalForwarding.child
+                guard child > 0 else { return }
+                if let info, SignalForwarding.commandHasItsOwnCopy(info.pointee, child: child) { return }
+                kill(child, signal)
             }
-            action.sa_flags = SA_RESTART
+            action.sa_flags = SA_RESTART | SA_SIGINFO
             sigaction(signal, &action, nil)
         }
+    }
+
+    /// Stops forwarding (the command has ended; its pid may be reused).
+    static func stop() {
+        child = 0
+    }
+
+    /// Whether a signal with `info` went to a process group the command is in as well.
+    /// Async-signal-safe: system calls only.
+    private static func commandHasItsOwnCopy(_ info: siginfo_t, child: pid_t) -> Bool {
+        let group = getpgid(child)
+        guard group > 0, group == getpgrp() else { return false }
+        if info.si_code == sentByKernel { return true }
+        if info.si_code == sentByKill {
+            let sender = info._sifields._kill.si_pid
+            return sender > 0 && getpgid(sender) == group
+        }
+        return false
     }
 
     /// Ends this process with `signal`, or with 128 + signal if the signal does not kill.
