@@ -308,7 +308,16 @@ enum SignalForwarding {
     }
 
     /// Ends this process with `signal`, or with 128 + signal if the signal does not kill.
+    ///
+    /// The status is the command's, but the core dump is not: a command that dies of
+    /// SIGSEGV, SIGABRT, SIGQUIT... has dumped its own core (if its limit allowed), and this
+    /// process must not add one of itself. Not dumpable, the kernel writes no core whatever
+    /// `core_pattern` says (a file, a pipe to a collector), and the wait status has no
+    /// "core dumped" bit.
     static func reraise(_ signal: Int32) -> Never {
+        _ = ProcessControl.set(ProcessControl.setDumpable, 0)
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = SIG_DFL
         sigaction(signal, &action, nil)
@@ -318,5 +327,29 @@ enum SignalForwarding {
         sigprocmask(SIG_UNBLOCK, &set, nil)
         kill(getpid(), signal)
         exit(128 + signal)
+    }
+}
+
+/// `prctl(2)` with integer arguments.
+///
+/// prctl is a C variadic, which Swift does not import, and this target has no C shim: it is
+/// called through a pointer with the fixed-arity type of the system call (five unsigned long
+/// arguments), which is how the variadic reads them on Linux's 64-bit ABIs.
+enum ProcessControl {
+    /// `PR_SET_DUMPABLE` (<linux/prctl.h>, not in Swift's Glibc module).
+    static let setDumpable: Int32 = 4
+    /// `PR_SET_CHILD_SUBREAPER` (Linux 3.4).
+    static let setChildSubreaper: Int32 = 36
+
+    private typealias Function = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+    nonisolated(unsafe) private static let function: Function? = dlsym(nil, "prctl").map { unsafeBitCast($0, to: Function.self) }
+
+    /// Returns the result of prctl, or -1 (with `errno`) when it fails or cannot be found.
+    static func set(_ option: Int32, _ value: UInt) -> Int32 {
+        guard let function else {
+            errno = ENOSYS
+            return -1
+        }
+        return function(option, value, 0, 0, 0)
     }
 }

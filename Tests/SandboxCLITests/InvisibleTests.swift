@@ -71,3 +71,30 @@ struct InvisibleTests {
         #expect(result.standardOutput == "terminal 1\ngroup 1\nstatus 0\n", "\(result)")
     }
 }
+
+@Suite("Invisible wrapper: how the command ended", .requiresLandlock(.v1))
+struct InvisibleEndTests {
+    /// A command killed by SIGSEGV ends landlock-exec with SIGSEGV, but without a core dump of
+    /// landlock-exec itself (before: a 20 MB core, and the "core dumped" bit in the status).
+    /// The core limit is raised and the working directory is writable, so that a dump would
+    /// happen if landlock-exec were dumpable; the command itself dumps nothing (ulimit -c 0).
+    @Test(arguments: [[String](), InvisibleTests.supervised])
+    func aCrashIsPassedOnWithoutACoreOfTheWrapper(mode: [String]) {
+        let scratch = Scratch()
+        let parent = """
+            import os, resource, sys
+            pid = os.fork()
+            if pid == 0:
+                os.chdir(sys.argv[1])
+                resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                os.execv(sys.argv[2], sys.argv[2:])
+            _, status = os.waitpid(pid, 0)
+            print(os.WIFSIGNALED(status) and os.WTERMSIG(status), os.WCOREDUMP(status), sorted(os.listdir(sys.argv[1])))
+            """
+        let result = CLIProcess.run(
+            "/usr/bin/python3",
+            ["-c", parent, scratch.path, landlockExec] + mode + ["--", "sh", "-c", "ulimit -c 0; kill -SEGV $$"],
+            environment: defaultEnvironment)
+        #expect(result.standardOutput == "\(SIGSEGV) False []\n", "\(result)")
+    }
+}
