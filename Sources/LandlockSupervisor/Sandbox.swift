@@ -90,6 +90,8 @@ public struct PreparedSandbox: ~Copyable {
         if let nest {
             // The calling thread forks the anchor: the anchor restricts itself, registers, and
             // forks the program (the caller's process stays unrestricted).
+            // The anchor restricts itself too, before the program: announced as well.
+            _ = created.restrictionForChild(flags: RestrictSelfFlags(rawValue: UInt64(kernelFlags)))
             let result = try LandlockSupervisor.spawn(plan, nest: nest)
             return SandboxedProcess(pid: result.pid, anchor: result.anchor)
         }
@@ -120,7 +122,13 @@ public struct PreparedSandbox: ~Copyable {
         }
         let started: SpawnResult?
         do throws(SeccompError) {
-            (_, started) = try DomainThread.start(rulesetFD: plan.rulesetFD, ownFlags: ownFlags, plan: plan) {
+            // The domain thread restricts itself with the same ruleset before forking the
+            // program: announced to the kernel abstraction like the child's restriction.
+            let domainRestriction = created.restrictionForChild(flags: RestrictSelfFlags(rawValue: UInt64(ownFlags)))
+            (_, started) = try DomainThread.start(
+                rulesetFD: domainRestriction?.ruleset ?? plan.rulesetFD, ownFlags: domainRestriction?.flags ?? ownFlags,
+                plan: plan
+            ) {
                 handoff.deliver($1, domain: $0)
             }
         } catch {

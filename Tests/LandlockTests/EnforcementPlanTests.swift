@@ -289,4 +289,22 @@ struct SandboxedCommandKernelTests {
         }
         #expect(mock.calls.contains(.restrictChild(flags: 0)))
     }
+
+    /// Under the supervisor, the supervisor's domain thread restricts itself with the ruleset
+    /// before it forks the program: that restriction goes through the kernel abstraction too.
+    @Test(.enabled(if: SupervisorAvailability.current == .available, "Requires the supervisor"))
+    func theMockSeesTheDomainThreadsRestriction() throws {
+        let mock = MockKernel(abi: 7, files: [:])
+        let ruleset = try Ruleset().handling(NetworkAccess.all(in: .v10)).adding(NetPort(.connectSendUDP, port: 53))
+        var command = SandboxedCommand(executable: "/bin/true", ruleset: ruleset, udp: .supervisor)
+        command.kernel = mock.kernel
+        let prepared = try command.prepare()
+        #expect(prepared.status.plan.supervisorRole == .own)
+        let before = mock.calls.filter { if case .restrictChild = $0 { true } else { false } }.count
+        // The domain thread restricts itself with the mock's descriptor, which the real kernel
+        // refuses: the spawn fails after both restrictions were announced.
+        #expect(throws: (any Error).self) { _ = try prepared.spawn() }
+        let after = mock.calls.filter { if case .restrictChild = $0 { true } else { false } }.count
+        #expect(after - before == 2, "\(mock.calls)")
+    }
 }
