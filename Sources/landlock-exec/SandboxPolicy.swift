@@ -99,7 +99,8 @@ struct SandboxPolicy {
         for grant in paths {
             let access = grant.access.intersection(handledFileSystem)
             guard !access.isEmpty else { continue }
-            try ruleset.add(PathBeneath(grant.path, access, ignoreIfMissing: grant.ignoreIfMissing))
+            // A path that is not valid UTF-8 is opened by its original bytes.
+            try ruleset.add(PathBeneath(RawBytes.openablePath(grant.path), access, ignoreIfMissing: grant.ignoreIfMissing))
         }
         for grant in ports {
             let access = grant.access.intersection(handledNetwork)
