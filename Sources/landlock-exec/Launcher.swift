@@ -24,6 +24,9 @@ struct LaunchRequest {
     var announce = false
     /// Print a warning for each path skipped because it does not exist.
     var warnIgnoredPaths = false
+    /// Filesystem options replaced the default policy (no `--system`): a failed exec names
+    /// `--system` in its hint.
+    var replacedDefaultPolicy = false
 }
 
 /// The one place that turns a policy into a running sandboxed command.
@@ -89,7 +92,7 @@ enum Launcher {
             do {
                 try prepared.execReplacingCurrentProcess()
             } catch let error as SeccompError where error.underlyingError != nil {
-                reportExecFailure(request.command[0], errno: error.underlyingError!.rawValue, sandboxed: true)
+                reportExecFailure(request.command[0], errno: error.underlyingError!.rawValue, sandboxed: true, request: request)
             } catch {
                 ToolFailure("\(error)").exit()
             }
@@ -101,7 +104,7 @@ enum Launcher {
             try prepared.dropCapabilitiesFromCallingThread()
             process = try prepared.spawn()
         } catch let error as SeccompError where error.failedToExecute {
-            reportExecFailure(request.command[0], errno: error.underlyingError?.rawValue ?? EACCES, sandboxed: true)
+            reportExecFailure(request.command[0], errno: error.underlyingError?.rawValue ?? EACCES, sandboxed: true, request: request)
         } catch {
             ToolFailure("\(error)").exit()
         }
@@ -221,6 +224,8 @@ enum Launcher {
     /// executable" are told apart from "denied by the sandbox".
     private static func resolveExecutable(_ request: LaunchRequest) -> String {
         let name = request.command[0]
+        // An empty name is found nowhere (a PATH search would try the directories themselves).
+        if name.isEmpty { reportExecFailure(name, errno: ENOENT, sandboxed: false) }
         if name.contains("/") {
             if let problem = ExecutableSearch.problem(executing: name) { reportExecFailure(name, errno: problem, sandboxed: false) }
             return name
@@ -235,13 +240,19 @@ enum Launcher {
     }
 
     /// Reports a failed or impossible `execve` and exits 126 or 127, as `env(1)` does.
-    private static func reportExecFailure(_ name: String, errno code: Int32, sandboxed: Bool) -> Never {
+    private static func reportExecFailure(
+        _ name: String, errno code: Int32, sandboxed: Bool, request: LaunchRequest? = nil
+    ) -> Never {
         let notFound = code == ENOENT || code == ENOTDIR
         var hints: [String] = []
         if sandboxed && (code == EACCES || code == EPERM) {
+            let alternative = request?.replacedDefaultPolicy == true
+                ? "or add --system to keep the default policy's system paths" : "or use the default policy"
             hints.append(
                 "the sandbox may deny executing the binary, its interpreter (#! line or ELF loader) or its shared "
-                    + "libraries: allow them with --rox (for example --rox /usr), or use the default policy")
+                    + "libraries: allow them with --rox (for example --rox /usr), \(alternative)")
+        } else if name.isEmpty {
+            hints.append("the command is an empty word: check its quoting, or the variable meant to hold it")
         } else if sandboxed && notFound {
             hints.append("the binary's interpreter (#! line or ELF loader) may be missing")
         } else if notFound {

@@ -14,7 +14,12 @@ import Musl
 struct PortRange: Hashable {
     var ports: ClosedRange<Int>
 
+    /// Port options take the next word whatever it is (`.unconditionalSingleValue`), so that
+    /// `--connect-tcp -1` is told it is out of range instead of "Missing value".
     static func parse(_ text: String) throws -> PortRange {
+        if text.hasPrefix("-"), text.count > 1, text.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) {
+            throw ValidationError("port \(text) is out of range; ports range from 0 to 65535.")
+        }
         func port(_ part: Substring) throws -> Int {
             guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }), part.count <= 6, let value = Int(part)
             else { throw ValidationError("'\(text)' is not a port number or a range such as 8000-8010.") }
@@ -97,20 +102,23 @@ struct FileSystemOptions: ParsableArguments {
 }
 
 struct NetworkOptions: ParsableArguments {
-    @Option(name: .customLong("bind-tcp"), help: ArgumentHelp("Allow binding TCP sockets to PORT (or a range such as 8000-8010).", valueName: "port"),
+    // Port options take the next word whatever it is: `--connect-tcp -1` is a value.
+    @Option(name: .customLong("bind-tcp"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Allow binding TCP sockets to PORT (or a range such as 8000-8010).", valueName: "port"),
             transform: PortRange.parse)
     var bindTCP: [PortRange] = []
 
-    @Option(name: .customLong("connect-tcp"), help: ArgumentHelp("Allow connecting TCP sockets to remote PORT.", valueName: "port"),
+    @Option(name: .customLong("connect-tcp"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Allow connecting TCP sockets to remote PORT.", valueName: "port"),
             transform: PortRange.parse)
     var connectTCP: [PortRange] = []
 
-    @Option(name: .customLong("bind-udp"), help: ArgumentHelp(
+    @Option(name: .customLong("bind-udp"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Allow binding UDP sockets to PORT; port 0 covers the automatic bind on first connect or send.",
         valueName: "port"), transform: PortRange.parse)
     var bindUDP: [PortRange] = []
 
-    @Option(name: .customLong("connect-udp"), help: ArgumentHelp(
+    @Option(name: .customLong("connect-udp"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Allow connecting UDP sockets to, and sending datagrams to, remote PORT (CONNECT_SEND_UDP).",
         valueName: "port"), transform: PortRange.parse)
     var connectUDP: [PortRange] = []
@@ -362,10 +370,11 @@ extension LandlockExec {
                 print(json ? report.json : report.text, terminator: "")
                 return
             }
-            Launcher.launch(
-                LaunchRequest(
-                    policy: policy, command: commandLine, environment: environment.environment(), verbose: verbose,
-                    quiet: quiet))
+            var request = LaunchRequest(
+                policy: policy, command: commandLine, environment: environment.environment(), verbose: verbose,
+                quiet: quiet)
+            request.replacedDefaultPolicy = config.isEmpty && !fileSystem.isEmpty && !fileSystem.system
+            Launcher.launch(request)
         }
 
         /// The policy the flags describe.

@@ -155,3 +155,56 @@ struct InvisibleBytesTests {
         }
     }
 }
+
+@Suite("Invisible wrapper: messages", .requiresLandlock(.v1))
+struct InvisibleMessageTests {
+    /// A negative port is a value, not an option: before, "Missing value for '--connect-tcp
+    /// <port>'". Port options take the next word whatever it is.
+    @Test func aNegativePortIsOutOfRange() {
+        let result = exec(["--connect-tcp", "-1", "--", "true"])
+        #expect(result.status == 64, "\(result)")
+        #expect(
+            result.standardError == """
+                Error: The value '-1' is invalid for '--connect-tcp <port>': port -1 is out of range; ports range from 0 to 65535.
+                Help:  --connect-tcp <port>  Allow connecting TCP sockets to remote PORT.
+                Usage: landlock-exec run [<options>] [<command> ...]
+                  See 'landlock-exec run --help' for more information.
+
+                """)
+        let option = exec(["--bind-udp", "--rw", "/tmp", "--", "true"])
+        #expect(option.status == 64, "\(option)")
+        #expect(option.standardError.hasPrefix("Error: The value '--rw' is invalid for '--bind-udp <port>': '--rw' is not a port number"))
+    }
+
+    /// An empty command is not found (127), as env(1) says; before, the PATH search tried the
+    /// directories themselves and said "Permission denied" (126).
+    @Test func anEmptyCommandIsNotFound() {
+        let result = exec(["--quiet", "--", ""])
+        #expect(result.status == 127, "\(result)")
+        #expect(
+            result.standardError == """
+                landlock-exec: error: Failed to find "": No such file or directory (ENOENT)
+                Hint: the command is an empty word: check its quoting, or the variable meant to hold it
+
+                """)
+    }
+
+    /// When filesystem options replaced the default policy, the hint after a denied exec names
+    /// --system; with --system (or the default policy) it does not.
+    @Test func aDeniedExecNamesSystemWhenTheDefaultPolicyWasReplaced() {
+        let scratch = Scratch()
+        let replaced = exec(["--quiet", "--ro", scratch.path, "--", "/usr/bin/true"])
+        #expect(replaced.status == 126, "\(replaced)")
+        #expect(
+            replaced.standardError == """
+                landlock-exec: error: Failed to execute "/usr/bin/true": Permission denied (EACCES)
+                Hint: the sandbox may deny executing the binary, its interpreter (#! line or ELF loader) or its shared \
+                libraries: allow them with --rox (for example --rox /usr), or add --system to keep the default policy's \
+                system paths
+
+                """)
+        let kept = exec(["--quiet", "--system", "--ro", scratch.path, "--", scratch.file("script", "#!/bin/sh\n")])
+        #expect(kept.status == 126, "\(kept)")
+        #expect(kept.standardError.hasSuffix("allow them with --rox (for example --rox /usr), or use the default policy\n"), "\(kept)")
+    }
+}
