@@ -14,16 +14,10 @@ import Glibc
 
 /// The attack helper, built once as a static binary in a directory everyone may enter (some
 /// tests run it as nobody).
-let attackHelper: String? = {
-    let source = String(#filePath.dropLast("SandboxCLITests/ThreatModelCLITests.swift".count))
-        + "SupervisorTests/Helpers/attack_helper.c.txt"
-    let directory = "/tmp/swift-landlock-threat-cli-\(getpid())"
-    mkdir(directory, 0o755)
-    chmod(directory, 0o755)
-    let output = directory + "/attack_helper"
-    let status = system("gcc -O2 -pthread -static -x c -o '\(output)' '\(source)' 2>/dev/null")
-    return status == 0 ? output : nil
-}()
+let attackHelper: String? = buildCHelper(
+    source: String(#filePath.dropLast("SandboxCLITests/ThreatModelCLITests.swift".count))
+        + "SupervisorTests/Helpers/attack_helper.c.txt",
+    named: "attack_helper")
 
 /// The `name=value` words of the first line of `text`.
 func fields(_ text: String) -> [String: String] {

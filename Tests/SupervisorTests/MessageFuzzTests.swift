@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import LandlockTestSupport
 import SandboxSupport
 import Testing
 
@@ -35,14 +36,7 @@ import Glibc
 // To see a case: `msghdr_fuzz describe SEED CASE 1` (the path is in the failure message).
 
 /// The message fuzzer (Helpers/msghdr_fuzz.c.txt), built once with gcc as a static binary.
-let messageFuzzer: String? = {
-    let source = String(#filePath.dropLast("MessageFuzzTests.swift".count)) + "Helpers/msghdr_fuzz.c.txt"
-    let directory = "/tmp/swift-landlock-message-fuzz-\(getpid())"
-    mkdir(directory, 0o755)
-    let output = directory + "/msghdr_fuzz"
-    let status = system("gcc -O2 -static -x c -o '\(output)' '\(source)' 2>/dev/null")
-    return status == 0 ? output : nil
-}()
+let messageFuzzer: String? = buildCHelper(source: String(#filePath.dropLast("MessageFuzzTests.swift".count)) + "Helpers/msghdr_fuzz.c.txt", named: "msghdr_fuzz")
 
 @Suite(.serialized, .enabled(if: userNotification, "Requires seccomp user notification (SECCOMP_GET_NOTIF_SIZES failed)"))
 struct MessageFuzzTests {

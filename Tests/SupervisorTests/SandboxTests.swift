@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Landlock
+import LandlockTestSupport
 import SandboxSupport
 import Testing
 
@@ -10,14 +11,7 @@ import Glibc
 #endif
 
 /// The C helper (Helpers/udp_helper.c.txt), built once with gcc as a static binary.
-let helper: String? = {
-    let source = String(#filePath.dropLast("SandboxTests.swift".count)) + "Helpers/udp_helper.c.txt"
-    let directory = "/tmp/swift-landlock-supervisor-tests-\(getpid())"
-    mkdir(directory, 0o755)
-    let output = directory + "/udp_helper"
-    let status = system("gcc -O2 -pthread -static -x c -o '\(output)' '\(source)' 2>/dev/null")
-    return status == 0 ? output : nil
-}()
+let helper: String? = buildCHelper(source: String(#filePath.dropLast("SandboxTests.swift".count)) + "Helpers/udp_helper.c.txt", named: "udp_helper")
 
 let userNotification = SeccompTools.userNotificationAvailable
 

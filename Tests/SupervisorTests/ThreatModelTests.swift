@@ -18,15 +18,7 @@ import Glibc
 
 /// The attack helper (Helpers/attack_helper.c.txt), built once with gcc as a static binary, in
 /// a directory everyone may enter (some tests run it as nobody).
-let attackHelper: String? = {
-    let source = String(#filePath.dropLast("ThreatModelTests.swift".count)) + "Helpers/attack_helper.c.txt"
-    let directory = "/tmp/swift-landlock-threat-tests-\(getpid())"
-    mkdir(directory, 0o755)
-    chmod(directory, 0o755)
-    let output = directory + "/attack_helper"
-    let status = system("gcc -O2 -pthread -static -x c -o '\(output)' '\(source)' 2>/dev/null")
-    return status == 0 ? output : nil
-}()
+let attackHelper: String? = buildCHelper(source: String(#filePath.dropLast("ThreatModelTests.swift".count)) + "Helpers/attack_helper.c.txt", named: "attack_helper")
 
 /// Runs the attack helper with `arguments` in a sandbox of `ruleset`; returns its termination
 /// and what it reported (on a pipe passed as `$ATTACK_OUT_FD`).
