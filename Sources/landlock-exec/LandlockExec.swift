@@ -15,7 +15,9 @@ struct LandlockExec: ParsableCommand {
         discussion: """
             `landlock-exec [OPTIONS] -- COMMAND [ARGS...]` restricts itself with Landlock and then \
             becomes COMMAND (no extra process): the command's exit status, signals and inherited \
-            file descriptors are its own.
+            file descriptors are its own. When the supervisor enforces the UDP rules, COMMAND runs \
+            as its child instead, and landlock-exec exits once every process of the sandbox has \
+            ended (see PROCESSES in 'landlock-exec run --help').
 
             EXIT STATUS
               the command's own status when it runs;

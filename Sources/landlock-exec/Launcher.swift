@@ -97,11 +97,16 @@ enum Launcher {
                 ToolFailure("\(error)").exit()
             }
         }
+        let servesOrphans = status.plan.supervisorRole == .own
         let process: SandboxedProcess
         do {
             // This process only waits for the command: it keeps no capability the command lacks
             // (a UNIX socket's peer sees its pid for the supervisor's connections).
             try prepared.dropCapabilitiesFromCallingThread()
+            // The command's orphans (a daemon's grandchild) become this process's children, so
+            // that it lives, and its supervisor serves them, for as long as any of them does. (In
+            // a nested sandbox the enclosing supervisor serves them, and the anchor reaps them.)
+            if servesOrphans { Descendants.becomeSubreaper() }
             process = try prepared.spawn()
         } catch let error as SeccompError where error.failedToExecute {
             reportExecFailure(request.command[0], errno: error.underlyingError?.rawValue ?? EACCES, sandboxed: true, request: request)
@@ -109,7 +114,15 @@ enum Launcher {
             ToolFailure("\(error)").exit()
         }
         SignalForwarding.forward(to: process.pid)
-        switch process.wait() {
+        if servesOrphans {
+            // Forward nothing to the command's pid once it has ended (it could be reused), but
+            // from then on to the processes of the sandbox that are left.
+            Descendants.reapOrphansUntilTheEnd(of: process.pid)
+            Descendants.takeOverSignals()
+        }
+        let ending = process.wait()
+        if servesOrphans { Descendants.waitForAll() }
+        switch ending {
         case .exited(let code):
             exit(code)
         case .unknown(let reason):
@@ -310,10 +323,16 @@ enum SignalForwarding {
     private static func commandHasItsOwnCopy(_ info: siginfo_t, child: pid_t) -> Bool {
         let group = getpgid(child)
         guard group > 0, group == getpgrp() else { return false }
+        return sentToAGroup(info)
+    }
+
+    /// Whether a signal with `info` was sent to this process's process group rather than to
+    /// this process: by the kernel (a terminal), or by a process of the group.
+    static func sentToAGroup(_ info: siginfo_t) -> Bool {
         if info.si_code == sentByKernel { return true }
         if info.si_code == sentByKill {
             let sender = info._sifields._kill.si_pid
-            return sender > 0 && getpgid(sender) == group
+            return sender > 0 && getpgid(sender) == getpgrp()
         }
         return false
     }

@@ -281,6 +281,18 @@ extension LandlockExec {
                 The command keeps the environment (unless --clear-env) and every file descriptor \
                 it is given, as with env(1).
 
+                PROCESSES: without the supervisor, landlock-exec becomes the command (execve): \
+                its pid, exit status and signals are the command's, and a daemon it starts \
+                outlives it as usual. With the supervisor (on kernels without Landlock ABI 10 \
+                whenever UDP is restricted, as it is by default), the command runs as a child of \
+                landlock-exec, which passes on the signals it receives (not those the terminal \
+                already sent to the command's process group), and whose threads serve the \
+                sandbox's UDP calls. It adopts the command's orphans (a child subreaper) and \
+                exits only when every process of the sandbox has ended, with the command's own \
+                status (or its signal, without a core dump of its own): a command that starts a \
+                daemon keeps landlock-exec running until the daemon ends, and signals sent to \
+                landlock-exec meanwhile go to the processes left.
+
                 EXIT STATUS: the command's own status when it runs; 64 for an invalid command \
                 line or policy file and 125 when the sandbox cannot be set up (nothing is started \
                 in either case); 126 when the command cannot be executed (for example when the \

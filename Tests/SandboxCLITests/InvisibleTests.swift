@@ -208,3 +208,74 @@ struct InvisibleMessageTests {
         #expect(kept.standardError.hasSuffix("allow them with --rox (for example --rox /usr), or use the default policy\n"), "\(kept)")
     }
 }
+
+@Suite("Invisible wrapper: daemons", .requiresLandlock(.v4))
+struct InvisibleDaemonTests {
+    /// A daemonized grandchild (its own session, orphaned when the command exits at once)
+    /// keeps the supervisor: its allowed UDP datagram is sent, and landlock-exec exits with the
+    /// command's status once the grandchild has ended. Before, landlock-exec exited with the
+    /// command and the grandchild's sendto failed with ENOSYS (38).
+    @Test func theSupervisorServesADaemonUntilItEnds() {
+        let receiver = UDPReceiver()
+        let probe = socketProbe(udp: [receiver.port], tcp: nil).map(shellQuoted).joined(separator: " ")
+        let daemon = "setsid sh -c \(shellQuoted("sleep 0.5; " + probe)) & exit 3"
+        let result = exec(
+            InvisibleTests.supervised + ["--bind-udp", "0", "--connect-udp", "\(receiver.port)", "--", "sh", "-c", daemon])
+        #expect(result.status == 3, "\(result)")
+        #expect(result.standardOutput == "ok\n", "\(result)")
+        #expect(receiver.count() == 1)
+    }
+
+    /// While landlock-exec waits for the daemon, a SIGTERM sent to it reaches the daemon.
+    @Test func signalsReachTheDaemonAfterTheCommandEnded() {
+        let daemon = """
+            setsid sh -c 'trap "echo term; exit 0" TERM; echo ready; while :; do sleep 0.1; done' & exit 3
+            """
+        let driver = """
+            import os, signal, subprocess, sys
+            process = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, start_new_session=True)
+            print(process.stdout.readline().decode().strip())
+            os.kill(process.pid, signal.SIGTERM)
+            print(process.stdout.read().decode().strip(), process.wait(timeout=10))
+            """
+        let result = CLIProcess.run(
+            "/usr/bin/python3", ["-c", driver, landlockExec] + InvisibleTests.supervised + ["--", "sh", "-c", daemon],
+            environment: defaultEnvironment, timeout: 15)
+        #expect(result.standardOutput == "ready\nterm 3\n", "\(result)")
+    }
+}
+
+extension InvisibleDaemonTests {
+    /// Orphans that end while the command still runs are reaped at once: landlock-exec, their
+    /// reaper, keeps no zombie (each would hold a pid) until the command ends.
+    @Test func orphansThatEndEarlyLeaveNoZombie() {
+        let driver = """
+            import glob, os, subprocess, sys, time
+            process = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE)
+            print(process.stdout.readline().decode().strip())
+            time.sleep(0.5)
+            states = []
+            for path in glob.glob(f"/proc/{process.pid}/task/*/children"):
+                for child in open(path).read().split():
+                    states.append(open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0])
+            print("zombies", states.count("Z"))
+            process.stdout.read()
+            print("status", process.wait(timeout=10))
+            """
+        let command = "(true &); (true &); (true &); echo ready; sleep 1.5"
+        let result = CLIProcess.run(
+            "/usr/bin/python3", ["-c", driver, landlockExec] + InvisibleTests.supervised + ["--", "sh", "-c", command],
+            environment: defaultEnvironment, timeout: 15)
+        #expect(result.standardOutput == "ready\nzombies 0\nstatus 0\n", "\(result)")
+    }
+}
+
+extension InvisibleDaemonTests {
+    /// `--help` says how the supervised path differs from the kernel path.
+    @Test func helpSaysHowTheSupervisedPathWaitsForDaemons() {
+        let help = exec(["--help"]).standardOutput.split(separator: "\n").joined(separator: " ")
+        #expect(help.contains("PROCESSES: without the supervisor, landlock-exec becomes the command (execve)"))
+        #expect(help.contains("It adopts the command's orphans (a child subreaper) and exits only when every process of the sandbox has ended"))
+        #expect(help.contains("a command that starts a daemon keeps landlock-exec running until the daemon ends"))
+    }
+}
