@@ -257,7 +257,9 @@ extension LandlockExec {
                 A missing path stops the launch unless --ignore-missing is given. Without any \
                 filesystem option (and without --config) the default policy applies: read and \
                 execute /usr, /bin, /sbin, /lib*, /opt; read /etc, /dev/zero, /dev/random, \
-                /dev/urandom; read and write /dev/null. --system adds it to explicit options.
+                /dev/urandom; read and write /dev/null, and /dev/tty (the controlling terminal, which \
+                the command usually holds already: prompts and full-screen programs work; other \
+                terminals in /dev/pts stay denied). --system adds it to explicit options.
 
                 NETWORK: every network right (TCP bind and connect, UDP bind and connect/send) is \
                 denied unless a --bind-*/--connect-* option allows a port. --unrestricted-net \

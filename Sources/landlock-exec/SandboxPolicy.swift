@@ -151,8 +151,12 @@ enum DefaultPolicy {
     static let readExecute = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"]
     /// Read only: configuration.
     static let readOnly = ["/etc", "/dev/zero", "/dev/random", "/dev/urandom"]
-    /// Read and write: the null device.
-    static let readWrite = ["/dev/null"]
+    /// Read and write (device ioctls included): the null device, and the controlling terminal,
+    /// for prompts (a password read with echo off) and full-screen programs. `/dev/tty` is the
+    /// terminal the command's standard streams usually are already, opened before the
+    /// sandbox with every right; it names no other terminal (`/dev/pts` and `/dev/ptmx`,
+    /// which create and reach other terminals, stay denied).
+    static let readWrite = ["/dev/null", "/dev/tty"]
 
     static let source = "default policy"
 

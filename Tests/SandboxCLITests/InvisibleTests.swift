@@ -279,3 +279,49 @@ extension InvisibleDaemonTests {
         #expect(help.contains("a command that starts a daemon keeps landlock-exec running until the daemon ends"))
     }
 }
+
+@Suite("Invisible wrapper: terminals", .requiresLandlock(.v1))
+struct InvisibleTerminalTests {
+    /// Under the default policy a program reads a password from `/dev/tty` with echo off (a
+    /// terminal ioctl) and writes to it; before, opening `/dev/tty` was denied. Another
+    /// terminal (`/dev/ptmx`, which creates one) stays denied.
+    @Test func theControllingTerminalIsAllowedByTheDefaultPolicy() {
+        let command = """
+            import termios
+            with open("/dev/tty", "r+b", buffering=0) as tty:
+                attributes = termios.tcgetattr(tty)
+                attributes[3] &= ~termios.ECHO
+                termios.tcsetattr(tty, termios.TCSANOW, attributes)
+                tty.write(b"tty ok\\n")
+            try:
+                open("/dev/ptmx", "r+b", buffering=0)
+                print("ptmx opened")
+            except PermissionError:
+                print("ptmx denied")
+            """
+        let terminal = """
+            import os, pty, sys
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execv(sys.argv[1], sys.argv[1:])
+            output = b""
+            while True:
+                try:
+                    data = os.read(fd, 1024)
+                except OSError:
+                    break
+                if not data:
+                    break
+                output += data
+            _, status = os.waitpid(pid, 0)
+            print(output.decode().replace("\\r", ""), end="")
+            print("status", os.waitstatus_to_exitcode(status))
+            """
+        let result = CLIProcess.run(
+            "/usr/bin/python3", ["-c", terminal, landlockExec, "--quiet", "--", "python3", "-c", command],
+            environment: defaultEnvironment)
+        #expect(result.standardOutput == "tty ok\nptmx denied\nstatus 0\n", "\(result)")
+        let help = exec(["--help"]).standardOutput.split(separator: "\n").joined(separator: " ")
+        #expect(help.contains("read and write /dev/null, and /dev/tty (the controlling terminal"))
+    }
+}
