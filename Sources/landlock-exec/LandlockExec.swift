@@ -53,15 +53,22 @@ struct LandlockExec: ParsableCommand {
         }
         do {
             var command: any ParsableCommand
-            if let first = arguments.first, ["run", "sandboxer", "status", "help"].contains(first) {
+            if let first = arguments.first, ["sandboxer", "status", "help"].contains(first) {
                 command = try parseAsRoot()
-            } else if let run = try? Run.parse(arguments) {
-                // The default subcommand, parsed alone: argument-parser then reflects over one
-                // command instead of the whole tree (start-up time). Anything it rejects goes
-                // through the full parse below, which gives the exact messages.
-                command = run
             } else {
-                command = try parseAsRoot()
+                // The default subcommand, parsed alone: argument-parser then reflects over one
+                // command instead of the whole tree (start-up time), and sees the repeatable
+                // options' values only after a linear pass (its parsing is quadratic).
+                let named = arguments.first == "run"
+                let large = LargeCommandLine(named ? Array(arguments.dropFirst()) : arguments)
+                if var run = try? Run.parse(large.remaining), (try? large.apply(to: &run)) != nil {
+                    command = run
+                } else {
+                    // Rejected: the full parse gives the exact message, of the few words
+                    // left first, else (a check across collected values) of the whole line.
+                    _ = try parseAsRoot((named ? ["run"] : []) + large.remaining)
+                    command = try parseAsRoot(arguments)
+                }
             }
             try command.run()
         } catch let failure as ToolFailure {

@@ -96,11 +96,23 @@ struct SandboxPolicy {
         if !handledFileSystem.isEmpty { ruleset = ruleset.handling(handledFileSystem) }
         if !handledNetwork.isEmpty { ruleset = ruleset.handling(handledNetwork) }
         if !scopes.isEmpty { ruleset = ruleset.scoping(scopes) }
+        // One rule per path (a path given many times would hold as many descriptors).
+        var rules: [(path: String, access: FileSystemAccess, ignoreIfMissing: Bool)] = []
+        var ruleIndex: [String: Int] = [:]
         for grant in paths {
             let access = grant.access.intersection(handledFileSystem)
             guard !access.isEmpty else { continue }
+            let key = (grant.ignoreIfMissing ? "?" : "!") + grant.path
+            if let index = ruleIndex[key] {
+                rules[index].access.formUnion(access)
+            } else {
+                ruleIndex[key] = rules.count
+                rules.append((grant.path, access, grant.ignoreIfMissing))
+            }
+        }
+        for rule in rules {
             // A path that is not valid UTF-8 is opened by its original bytes.
-            try ruleset.add(PathBeneath(RawBytes.openablePath(grant.path), access, ignoreIfMissing: grant.ignoreIfMissing))
+            try ruleset.add(PathBeneath(RawBytes.openablePath(rule.path), rule.access, ignoreIfMissing: rule.ignoreIfMissing))
         }
         for grant in ports {
             let access = grant.access.intersection(handledNetwork)
