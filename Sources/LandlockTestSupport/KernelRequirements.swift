@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Landlock
+
+// swift-testing is part of the toolchain's shared runtime only: a build with
+// --static-swift-stdlib (the README's release flags) has no Testing module. This target is a
+// regular one (test targets cannot be shared), so it builds without the traits there; the
+// test targets that use them are built only with the tests.
+#if canImport(Testing)
 public import Testing
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +30,7 @@ public enum TestKernel {
     }
 }
 
+#if canImport(Testing)
 /// Skips a test, with the reason, when the running kernel lacks a Landlock ABI.
 public struct RequiresLandlockTrait: TestTrait, SuiteTrait, TestScoping {
     public let abi: LandlockABI
@@ -42,3 +50,4 @@ extension Trait where Self == RequiresLandlockTrait {
     /// Runs the test only on kernels with at least `abi`; otherwise it is skipped with a reason.
     public static func requiresLandlock(_ abi: LandlockABI) -> Self { RequiresLandlockTrait(abi: abi) }
 }
+#endif

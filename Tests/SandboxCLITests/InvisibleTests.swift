@@ -362,3 +362,46 @@ struct InvisibleLargeCommandLineTests {
         #expect(noName.standardError.hasPrefix("Error: '--env =x' has no variable name; write KEY=VALUE.\n"), "\(noName)")
     }
 }
+
+@Suite("Build with the README's flags")
+struct StaticBuildTests {
+    /// `swift build -c release --static-swift-stdlib` builds every regular target, and the
+    /// static runtime has no swift-testing: a regular target may import Testing only under
+    /// `#if canImport(Testing)`. Before, LandlockTestSupport imported it unguarded and the
+    /// build of the whole package failed ("no such module 'Testing'").
+    @Test func regularTargetsImportTestingOnlyWhereItExists() throws {
+        var unguarded: [String] = []
+        for file in swiftFiles(under: repositoryRoot + "/Sources") {
+            let text = try #require(readFile(file))
+            var conditions: [String] = []
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                let trimmed = line.drop { $0 == " " }
+                if trimmed.hasPrefix("#if ") {
+                    conditions.append(String(trimmed))
+                } else if trimmed.hasPrefix("#endif") {
+                    _ = conditions.popLast()
+                } else if trimmed.hasSuffix("import Testing"), !conditions.contains("#if canImport(Testing)") {
+                    unguarded.append(file)
+                }
+            }
+        }
+        #expect(unguarded.isEmpty, "import Testing outside #if canImport(Testing): \(unguarded)")
+    }
+
+    private func swiftFiles(under directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var files: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name != ".", name != ".." else { continue }
+            let path = directory + "/" + name
+            if entry.pointee.d_type == UInt8(DT_DIR) {
+                files += swiftFiles(under: path)
+            } else if name.hasSuffix(".swift") {
+                files.append(path)
+            }
+        }
+        return files
+    }
+}
