@@ -56,6 +56,8 @@ enum Descendants {
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
         }
         wakeUp = (fds[0], fds[1])
+        // Initialised here, not lazily in a signal handler.
+        _ = received.load(ordering: .relaxed)
         for signal in forwarded + [SIGCHLD] {
             var action = sigaction()
             action.__sigaction_handler.sa_sigaction = { signal, info, _ in
