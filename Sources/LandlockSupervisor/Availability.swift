@@ -87,7 +87,7 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
         // spawning fails with the error: nothing runs unsupervised.
         guard hasSeccompFilter else { return .available }
         // A throwaway child installs an allow-all filter with a new listener.
-        var plan = SpawnPlan(path: "/", argv: ["probe"], envp: [])
+        var plan = SpawnPlan(path: "/", argv: [Array("probe".utf8)], envp: [])
         plan.filter = [clandlock_sock_filter(code: SeccompFilter.returnConstant, jt: 0, jf: 0, k: SeccompFilter.allow)]
         plan.filterFlags = CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER
         do throws(SeccompError) {

@@ -16,8 +16,8 @@ public struct PreparedSandbox: ~Copyable {
     /// What will be enforced.
     public let status: SandboxStatus
     private let path: String
-    private let argv: [String]
-    private let envp: [String]
+    private let argv: [[UInt8]]
+    private let envp: [[UInt8]]
     private let setNoNewPrivileges: Bool
     private let policy: UDPPolicy?
     private let nest: NestPlan?
@@ -29,8 +29,8 @@ public struct PreparedSandbox: ~Copyable {
     private let refusesUncoveredProtocols: Bool
 
     init(
-        created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [String],
-        envp: [String], setNoNewPrivileges: Bool, policy: UDPPolicy?, nest: NestPlan?, denialLog: DenialLog?,
+        created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [[UInt8]],
+        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, nest: NestPlan?, denialLog: DenialLog?,
         inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool
     ) {
         self.refusesUncoveredProtocols = refusesUncoveredProtocols
@@ -164,8 +164,8 @@ public struct PreparedSandbox: ~Copyable {
                 errno: Errno(rawValue: errno))
         }
         for fd in inherit { _ = clandlock_fcntl_setfd(fd, 0) }
-        let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnvp = envp.map { strdup($0) } + [nil]
+        let cArgv = cStringArray(argv)
+        let cEnvp = cStringArray(envp)
         execve(path, cArgv, cEnvp)
         throw SeccompError(.spawnFailed, "Failed to execute \"\(path)\"", errno: Errno(rawValue: errno))
     }

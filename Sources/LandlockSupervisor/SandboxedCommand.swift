@@ -49,6 +49,13 @@ public struct SandboxedCommand: Sendable {
     public var argument0: String?
     /// `NAME=value` entries; `nil` to pass the current environment.
     public var environment: [String]?
+    /// The arguments after `argv[0]` as bytes, in place of ``arguments``: Linux arguments are
+    /// bytes, and one that is not valid UTF-8 cannot be a `String` without being rewritten
+    /// (U+FFFD). A NUL byte ends an argument, as in C.
+    public var argumentBytes: [[UInt8]]?
+    /// The environment as `NAME=value` bytes, in place of ``environment`` (see
+    /// ``argumentBytes``). The executable is still looked up in the `PATH` of ``environment``.
+    public var environmentBytes: [[UInt8]]?
     /// The policy.
     public var ruleset: Ruleset
     /// Flags of `landlock_restrict_self(2)`; ``RestrictSelfFlags/noNewPrivileges`` sets
@@ -175,7 +182,8 @@ public struct SandboxedCommand: Sendable {
         }
         return PreparedSandbox(
             created: created, kernelFlags: UInt32(plan.kernelFlags.rawValue), status: status, path: path,
-            argv: [argument0 ?? executable] + arguments, envp: environment,
+            argv: [Array((argument0 ?? executable).utf8)] + (argumentBytes ?? arguments.map { Array($0.utf8) }),
+            envp: environmentBytes ?? environment.map { Array($0.utf8) },
             setNoNewPrivileges: flags.contains(.noNewPrivileges) || supervised || registers
                 || plan.uncoveredProtocols == .seccompFilter,  // seccomp filters need no_new_privs
             policy: supervised ? UDPPolicy(ruleset: ruleset) : nil, nest: nest,

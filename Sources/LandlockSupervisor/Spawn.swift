@@ -11,8 +11,9 @@ import Glibc
 /// Everything `clandlock_spawn` needs, in Swift form.
 struct SpawnPlan {
     var path: String
-    var argv: [String]
-    var envp: [String]
+    /// Bytes, not text: arguments and environment values need not be UTF-8.
+    var argv: [[UInt8]]
+    var envp: [[UInt8]]
     var setNoNewPrivileges = true
     var filter: [clandlock_sock_filter]? = nil
     var filterFlags: UInt32 = 0
@@ -83,10 +84,10 @@ func spawn(
         nest.layer.ports.map { clandlock_nest_port(access: UInt32(truncatingIfNeeded: $0.access.rawValue), port: $0.port, reserved: 0) }
     } ?? []
 
-    func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
+    let cStrings = cStringArray
     let argv = cStrings(plan.argv)
     let envp = cStrings(plan.envp)
-    defer { for pointer in argv + envp { free(pointer) } }
+    defer { for pointer in argv + envp { pointer?.deallocate() } }
     let filter = plan.filter ?? []
     let pid: pid_t = plan.path.withCString { path in
         filter.withUnsafeBufferPointer { program in
@@ -179,4 +180,15 @@ func spawn(
         throw SeccompError(.spawnFailed, "Failed to start the program: the nested sandbox's anchor ended early")
     }
     return SpawnResult(pid: programPid, listener: nil, anchor: (pid, status[0]))
+}
+
+/// NUL-terminated copies of `strings` (bytes; a NUL inside one ends it, as in C) and a final
+/// `nil`, for argv and envp; the caller frees them.
+func cStringArray(_ strings: [[UInt8]]) -> [UnsafeMutablePointer<CChar>?] {
+    strings.map { bytes in
+        let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+        for (index, byte) in bytes.enumerated() { copy[index] = CChar(bitPattern: byte) }
+        copy[bytes.count] = 0
+        return copy
+    } + [nil]
 }

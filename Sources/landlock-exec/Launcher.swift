@@ -60,6 +60,10 @@ enum Launcher {
             failure(for: error, policy: policy).exit()
         }
         command.argument0 = request.command[0]
+        // Arguments and environment values pass as the bytes this process was given: Swift's
+        // Strings would have rewritten what is not UTF-8 (U+FFFD).
+        command.argumentBytes = request.command.dropFirst().map(RawBytes.argumentBytes)
+        command.environmentBytes = request.environment.map(RawBytes.environmentBytes)
         command.keepsNetworkCapabilities = policy.keepNetworkCapabilities
         command.allowsUncoveredProtocols = policy.allowUncoveredProtocols
 

@@ -38,6 +38,24 @@ enum RawBytes {
         return "/proc/self/fd/\(fd)"
     }
 
+    /// The original bytes of a word of the command line (the command and its arguments), or
+    /// its UTF-8 when it was valid UTF-8 or its bytes cannot be told apart.
+    static func argumentBytes(_ text: String) -> [UInt8] {
+        guard text.unicodeScalars.contains("\u{FFFD}") else { return Array(text.utf8) }
+        collect()
+        return originals[text] ?? Array(text.utf8)
+    }
+
+    /// The original bytes of an environment entry `NAME=value` this process was given.
+    static func environmentBytes(_ text: String) -> [UInt8] {
+        guard text.unicodeScalars.contains("\u{FFFD}") else { return Array(text.utf8) }
+        collect()
+        return environmentOriginals[text] ?? Array(text.utf8)
+    }
+
+    /// Whole environment entries that are not valid UTF-8, by their text.
+    nonisolated(unsafe) private static var environmentOriginals: [String: [UInt8]] = [:]
+
     private static func collect() {
         guard !collected else { return }
         collected = true
@@ -52,6 +70,9 @@ enum RawBytes {
         var entry = environ
         while let pointer = entry.pointee {
             let bytes = Self.bytes(pointer)
+            if String(validating: bytes, as: UTF8.self) == nil {
+                environmentOriginals[String(decoding: bytes, as: UTF8.self)] = bytes
+            }
             if let equals = bytes.firstIndex(of: UInt8(ascii: "=")) {
                 for part in bytes[(equals + 1)...].split(separator: UInt8(ascii: ":")) { add(part) }
             }
