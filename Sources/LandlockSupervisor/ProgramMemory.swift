@@ -205,14 +205,15 @@ func copyMessages(
     let stride = UInt64(MemoryLayout<clandlock_mmsghdr>.stride)
     let lengthOffset = UInt64(MemoryLayout<clandlock_mmsghdr>.offset(of: \clandlock_mmsghdr.msg_len)!)
     var messages: [CopiedMessage] = []
+    var copied = 0
     for index in 0..<entries {
         let (entry, overflow) = vector.addingReportingOverflow(UInt64(index) &* stride)
-        let copied = messages.reduce(0) { $0 + $1.data.count }
         let result: Result<CopiedMessage, Errno32> =
             overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind, budget: MessageLimits.callCopy - copied)
         switch result {
         case .success(var message):
             message.lengthAddress = entry &+ lengthOffset
+            copied += message.data.count
             messages.append(message)
         case .failure(let error):
             if messages.isEmpty { return .failure(error) }

@@ -123,15 +123,7 @@ struct TOMLParser {
                 try endOfLine(after: isArray ? "[[\(dotted(key))]]" : "[\(dotted(key))]")
                 continue
             }
-            let line = s.line
-            let key = try self.key()
-            skipWhitespace()
-            guard s.current == ascii("=") else {
-                throw s.error("expected '=' after the key '\(dotted(key))', found \(s.describeCurrent)")
-            }
-            s.advance()
-            skipWhitespace()
-            let value = try self.value(depth: current.depth + key.count)
+            let (line, key, value) = try keyValue(depth: current.depth)
             try insert(key, value, line: line, into: current, trackPending: true)
             try endOfLine(after: "the value of '\(dotted(key))'")
         }
@@ -265,6 +257,20 @@ struct TOMLParser {
 
     // MARK: Keys
 
+    /// `key = value` (in a table or an inline table), the value nested `depth` levels down
+    /// plus one per dotted part of the key.
+    private mutating func keyValue(depth: Int) throws(ConfigSyntaxError) -> (line: Int, key: [String], value: ConfigValue) {
+        let line = s.line
+        let key = try self.key()
+        skipWhitespace()
+        guard s.current == ascii("=") else {
+            throw s.error("expected '=' after the key '\(dotted(key))', found \(s.describeCurrent)")
+        }
+        s.advance()
+        skipWhitespace()
+        return (line, key, try value(depth: depth + key.count))
+    }
+
     private mutating func key() throws(ConfigSyntaxError) -> [String] {
         var parts = [try simpleKey()]
         while true {
@@ -350,15 +356,7 @@ struct TOMLParser {
         }
         while true {
             skipWhitespace()
-            let line = s.line
-            let key = try self.key()
-            skipWhitespace()
-            guard s.current == ascii("=") else {
-                throw s.error("expected '=' after the key '\(dotted(key))', found \(s.describeCurrent)")
-            }
-            s.advance()
-            skipWhitespace()
-            let value = try self.value(depth: depth + key.count)
+            let (line, key, value) = try keyValue(depth: depth)
             try insert(key, value, line: line, into: node, trackPending: false)
             skipWhitespace()
             if s.current == ascii(",") {
