@@ -75,18 +75,30 @@ func boundSocket(kind: String, port: Int) -> (Int32, Int)? {
 
 /// A port free for TCP and UDP on both loopback families, held open (by the returned fds)
 /// until the case's own sockets are bound.
-func freePort(avoiding taken: Set<Int>) -> (Int, [Int32])? {
+func freePort(avoiding taken: Set<Int>) -> (Int, [HeldPort])? {
     for _ in 0..<50 {
         guard let (first, port) = boundSocket(kind: "tcp4", port: 0) else { return nil }
-        var held = [first]
+        var held = [HeldPort(fd: first, kind: "tcp4", port: port)]
         var ok = !taken.contains(port)
         for kind in ["udp4", "tcp6", "udp6"] where ok {
-            if let (fd, _) = boundSocket(kind: kind, port: port) { held.append(fd) } else { ok = false }
+            if let (fd, _) = boundSocket(kind: kind, port: port) {
+                held.append(HeldPort(fd: fd, kind: kind, port: port))
+            } else {
+                ok = false
+            }
         }
         if ok { return (port, held) }
-        for fd in held { close(fd) }
+        for reservation in held { close(reservation.fd) }
     }
     return nil
+}
+
+/// One protocol and family's reservation of a port, released just before the case's own
+/// socket of that kind binds it, so that no other process takes the port in between.
+struct HeldPort {
+    var fd: Int32
+    var kind: String
+    var port: Int
 }
 
 struct CaseOutcome {
@@ -129,33 +141,34 @@ final class Runner {
     private func runCase(_ row: RowSpec, context: ExecutionContext, resources: CaseResources) throws -> CaseOutcome {
         // Free ports, receivers and listeners.
         var ports: [String: Int] = [:]
-        var held: [Int32] = []
-        for port in row.ports {
-            guard let (number, fds) = freePort(avoiding: Set(ports.values)) else {
-                throw TableError(description: "no free port for \(port)")
+        var held: [HeldPort] = []
+        func reserve(_ name: String) throws(TableError) -> Int {
+            guard let (number, reservations) = freePort(avoiding: Set(ports.values)) else {
+                throw TableError(description: "no free port for \(name)")
             }
-            ports[port] = number
-            held += fds
+            held += reservations
+            return number
         }
-        defer { for fd in held { close(fd) } }  // on errors before the reservations end
-        func release(_ port: Int) {
-            // A receiver or listener about to bind a reserved port: drop the reservation.
-            held.removeAll { fd in
-                var storage = sockaddr_storage()
-                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                _ = withUnsafeMutablePointer(to: &storage) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-                }
-                let bound = withUnsafeBytes(of: storage) { Int($0[2]) << 8 | Int($0[3]) }
-                if bound == port { close(fd); return true }
-                return false
+        for port in row.ports { ports[port] = try reserve(port) }
+        defer { for reservation in held { close(reservation.fd) } }  // on errors before the reservations end
+        func release(_ port: Int, kind: String) {
+            // A receiver or listener about to bind a reserved port: drop that kind's reservation.
+            held.removeAll { reservation in
+                guard reservation.port == port, reservation.kind == kind else { return false }
+                close(reservation.fd)
+                return true
             }
         }
+        // A listener may share a receiver's port number ("listen T tcp4 on=A"): such a
+        // receiver takes a port free for every protocol, not an ephemeral UDP port whose
+        // TCP twin another process may hold.
+        let sharedReceivers = Set(row.listeners.compactMap(\.on))
         for receiver in row.receivers {
-            let wanted = try receiver.on.map { token throws(TableError) in
+            var wanted = try receiver.on.map { token throws(TableError) in
                 try OperationEnvironment(ports: ports, directories: [:], sockets: [:], tagPrefix: "").port(token)
             } ?? 0
-            if wanted != 0 { release(wanted) }
+            if wanted == 0, sharedReceivers.contains(receiver.name) { wanted = try reserve(receiver.name) }
+            if wanted != 0 { release(wanted, kind: receiver.kind) }
             guard let (fd, port) = boundSocket(kind: receiver.kind, port: wanted) else {
                 throw TableError(description: "cannot bind receiver \(receiver.name): \(errnoName(errno))")
             }
@@ -166,14 +179,14 @@ final class Runner {
             let wanted = try listener.on.map { token throws(TableError) in
                 try OperationEnvironment(ports: ports, directories: [:], sockets: [:], tagPrefix: "").port(token)
             } ?? 0
-            if wanted != 0 { release(wanted) }
+            if wanted != 0 { release(wanted, kind: listener.kind) }
             guard let (fd, port) = boundSocket(kind: listener.kind, port: wanted) else {
                 throw TableError(description: "cannot listen for \(listener.name): \(errnoName(errno))")
             }
             resources.fds.append(fd)
             ports[listener.name] = port
         }
-        for fd in held { close(fd) }  // the reserved ports are free for the row's operations
+        for reservation in held { close(reservation.fd) }  // the reserved ports are free for the row's operations
         held = []
         var directories: [String: String] = [:]
         let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
