@@ -20,6 +20,8 @@ public struct PreparedSandbox: ~Copyable {
     private let envp: [[UInt8]]
     private let setNoNewPrivileges: Bool
     private let policy: UDPPolicy?
+    /// The fs.resolve_unix layer the supervisor enforces (kernels before ABI 9), if any.
+    private let unixPaths: UnixPathRules?
     private let nest: NestPlan?
     private let denialLog: DenialLog?
     private let inherit: [Int32]
@@ -30,7 +32,8 @@ public struct PreparedSandbox: ~Copyable {
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [[UInt8]],
-        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, nest: NestPlan?, denialLog: DenialLog?,
+        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, unixPaths: UnixPathRules?, nest: NestPlan?,
+        denialLog: DenialLog?,
         inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool
     ) {
         self.refusesUncoveredProtocols = refusesUncoveredProtocols
@@ -43,6 +46,7 @@ public struct PreparedSandbox: ~Copyable {
         self.envp = envp
         self.setNoNewPrivileges = setNoNewPrivileges
         self.policy = policy
+        self.unixPaths = unixPaths
         self.nest = nest
         self.denialLog = denialLog
         self.inherit = inherit
@@ -113,10 +117,13 @@ public struct PreparedSandbox: ~Copyable {
         let handoff = ListenerHandoff()
         let denials = denialLog.map { DenialSink(log: $0) }
         let dropped = dropCapabilities
+        let unixPaths = self.unixPaths
         guard startDetachedThread({
             guard let (listener, domain) = handoff.wait() else { return }
-            Supervisor(listener: listener, policy: policy, denials: denials, domain: domain, droppedCapabilities: dropped)
-                .run()
+            Supervisor(
+                listener: listener, policy: policy, unixPaths: unixPaths, denials: denials, domain: domain,
+                droppedCapabilities: dropped
+            ).run()
         }) else {
             throw SeccompError(.spawnFailed, "Failed to start the supervisor thread")
         }

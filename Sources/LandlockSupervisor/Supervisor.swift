@@ -48,12 +48,16 @@ final class Supervisor: @unchecked Sendable {
     /// layer. Built once: the fast path uses it for every call.
     let rootContext: CallContext
 
-    init(listener: Int32, policy: UDPPolicy, denials: DenialSink?, domain: DomainThread, droppedCapabilities: UInt64) {
+    init(
+        listener: Int32, policy: UDPPolicy, unixPaths: UnixPathRules?, denials: DenialSink?, domain: DomainThread,
+        droppedCapabilities: UInt64
+    ) {
         self.listener = listener
         self.domain = domain
         self.droppedCapabilities = droppedCapabilities
         rootContext = CallContext(
-            policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count))
+            policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count),
+            unixPaths: unixPaths)
         let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
         supportsThreadPidfd = probe >= 0
         if probe >= 0 { close(probe) }
