@@ -21,7 +21,7 @@ public struct PreparedSandbox: ~Copyable {
     private let setNoNewPrivileges: Bool
     private let policy: UDPPolicy?
     /// The fs.resolve_unix layer the supervisor enforces (kernels before ABI 9), if any.
-    private let unixPaths: UnixPathRules?
+    private let unixLayer: UnixPathLayer?
     private let nest: NestPlan?
     private let denialLog: DenialLog?
     private let inherit: [Int32]
@@ -32,7 +32,7 @@ public struct PreparedSandbox: ~Copyable {
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [[UInt8]],
-        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, unixPaths: UnixPathRules?, nest: NestPlan?,
+        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, unixLayer: UnixPathLayer?, nest: NestPlan?,
         denialLog: DenialLog?,
         inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool
     ) {
@@ -46,7 +46,7 @@ public struct PreparedSandbox: ~Copyable {
         self.envp = envp
         self.setNoNewPrivileges = setNoNewPrivileges
         self.policy = policy
-        self.unixPaths = unixPaths
+        self.unixLayer = unixLayer
         self.nest = nest
         self.denialLog = denialLog
         self.inherit = inherit
@@ -117,11 +117,11 @@ public struct PreparedSandbox: ~Copyable {
         let handoff = ListenerHandoff()
         let denials = denialLog.map { DenialSink(log: $0) }
         let dropped = dropCapabilities
-        let unixPaths = self.unixPaths
+        let unixLayer = self.unixLayer
         guard startDetachedThread({
             guard let (listener, domain) = handoff.wait() else { return }
             Supervisor(
-                listener: listener, policy: policy, unixPaths: unixPaths, denials: denials, domain: domain,
+                listener: listener, policy: policy, unixLayer: unixLayer, denials: denials, domain: domain,
                 droppedCapabilities: dropped
             ).run()
         }) else {
