@@ -79,10 +79,10 @@ struct ResolveUnixTests {
         deinit { for fd in fds { close(fd) } }
     }
 
-    /// Linux 7.2's answers under LL_FS_RO=/usr:/etc:<ro> LL_FS_RW=<rw>, in every spelling of
-    /// the path and from a thread, a child and after exec.
-    @Test(arguments: ["main", "thread", "child", "exec"])
-    func readOnlyDeniesWritableAllows(where place: String) throws {
+    /// Linux 7.2's answers under LL_FS_RO=/usr:/etc:<ro> LL_FS_RW=<rw> (or `run --ro/--rw`),
+    /// in every spelling of the path and from a thread, a child and after exec.
+    @Test(arguments: ["sandboxer", "run"], ["main", "thread", "child", "exec"])
+    func readOnlyDeniesWritableAllows(mode: String, where place: String) throws {
         let scratch = Scratch()
         let ro = scratch.directory("ro")
         let rw = scratch.directory("rw")
@@ -100,9 +100,11 @@ struct ResolveUnixTests {
             "13/13", "0/0", "13/13", "0/0", "13/13", "0/0",
             "13/13", "0/0", "2/2", "111/111",
         ]
-        let result = exec(
-            ["sandboxer", "/usr/bin/python3", "-c", Self.probe] + paths,
-            environment: ["PATH=/usr/bin:/bin", "PROBE_IN=\(place)", "PROBE_CODE=\(Self.probe)", "LL_FS_RO=/usr:/etc:\(ro)", "LL_FS_RW=\(rw)"])
+        let command = ["/usr/bin/python3", "-c", Self.probe] + paths
+        let environment = ["PATH=/usr/bin:/bin", "PROBE_IN=\(place)", "PROBE_CODE=\(Self.probe)"]
+        let result = mode == "sandboxer"
+            ? exec(["sandboxer"] + command, environment: environment + ["LL_FS_RO=/usr:/etc:\(ro)", "LL_FS_RW=\(rw)"])
+            : exec(["--quiet", "--rox", "/usr", "--ro", "/etc", "--ro", ro, "--rw", rw, "--"] + command, environment: environment)
         #expect(result.status == 0, "\(result)")
         let lines = result.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines == expected, "\(zip(paths, lines).map { "\($0.0) \($0.1)" })\n\(result)")
