@@ -40,8 +40,8 @@ public enum Enforcer: Sendable, Hashable, CustomStringConvertible {
 public enum KernelMechanism: Sendable, Hashable, CustomStringConvertible {
     /// A Landlock right, scope or flag, known since this ABI.
     case landlock(since: LandlockABI)
-    /// no_new_privs, set with `prctl(PR_SET_NO_NEW_PRIVS)` on a kernel older than the ABI
-    /// whose restrict-self flag sets it.
+    /// no_new_privs, set with `prctl(PR_SET_NO_NEW_PRIVS)` on every kernel: the library never
+    /// passes the restrict-self flag that sets it from `flagIntroduced` (the same effect).
     case prctl(flagIntroduced: LandlockABI)
     /// ``RestrictSelfFlags/allThreads`` without the flag: the program is restricted while it
     /// has one thread (a child between fork and exec, or a process about to `execve`).
@@ -50,7 +50,7 @@ public enum KernelMechanism: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .landlock(let abi): "Landlock \(abi)"
-        case .prctl(let abi): "set with prctl(PR_SET_NO_NEW_PRIVS); the flag needs \(abi)"
+        case .prctl: "set with prctl(PR_SET_NO_NEW_PRIVS)"
         case .singleThreaded: "the program is restricted while it has one thread"
         }
     }
@@ -442,8 +442,8 @@ public struct EnforcementPlan: Sendable, Hashable {
             let entry: Enforcer
             if let abi {
                 if flag == .noNewPrivileges {
-                    entry = abi >= right.introduced ? .kernel(.landlock(since: right.introduced))
-                        : .kernel(.prctl(flagIntroduced: right.introduced))
+                    // Set with prctl before restrict_self, whatever the ABI (Ruleset.restrictSelf).
+                    entry = .kernel(.prctl(flagIntroduced: right.introduced))
                 } else if flag == .allThreads && request.singleThreaded {
                     entry = kernelFlags.contains(flag) ? .kernel(.landlock(since: right.introduced)) : .kernel(.singleThreaded)
                 } else if kernelFlags.contains(flag) {

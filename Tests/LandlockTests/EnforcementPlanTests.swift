@@ -67,7 +67,7 @@ struct EnforcementPlanTests {
         if (udp || supervisedLookup) && enclosing == .supervised { return .enclosingSupervisor }
         if right.kind == .restrictSelf {
             switch right.name {
-            case "no_new_privs": return abi >= .v11 ? .kernel(.landlock(since: .v11)) : .kernel(.prctl(flagIntroduced: .v11))
+            case "no_new_privs": return .kernel(.prctl(flagIntroduced: .v11))  // never the kernel flag
             case "tsync": return .kernel(.singleThreaded)
             default: return abi >= .v7 ? .kernel(.landlock(since: .v7)) : .nobody(.kernelTooOld(needs: .v7, kernel: abi))
             }

@@ -44,7 +44,7 @@ struct StatusAndHelpTests {
           restrict_self.log_new_exec_on     enforced by the kernel (ABI 7)
           restrict_self.log_subdomains_off  enforced by the kernel (ABI 7)
           restrict_self.tsync               not enforced: kernel ABI 7 < 8 (landlock-exec does not need it: execve ends its other threads)
-          restrict_self.no_new_privs        enforced by the kernel: set with prctl(PR_SET_NO_NEW_PRIVS); the flag needs ABI 11
+          restrict_self.no_new_privs        enforced by the kernel: set with prctl(PR_SET_NO_NEW_PRIVS)
 
         Beyond Landlock:
           raw_and_packet_sockets            not restricted by Landlock: CAP_NET_RAW and CAP_NET_ADMIN are dropped from the command when a network right is handled (--keep-network-capabilities keeps them)
