@@ -136,6 +136,53 @@ struct SeccompFilter {
         ] + native + [jump(jumpEqual, i386, 0, UInt8(foreign.count))] + foreign + [statement(returnConstant, allow)]
     }
 
+    /// With the call number loaded: for `sendto`, notify unless both halves of args[4]
+    /// (dest_addr) are zero, else allow; any other call goes on after the block.
+    private static func notifyingSendtoWithAddress(_ sendto: UInt32) -> [clandlock_sock_filter] {
+        [
+            jump(jumpEqual, sendto, 0, 6),
+            statement(loadWord, argumentLow(4)),
+            jump(jumpEqual, 0, 0, 3),
+            statement(loadWord, argumentHigh(4)),
+            jump(jumpEqual, 0, 0, 1),
+            statement(returnConstant, allow),
+            statement(returnConstant, notify),
+        ]
+    }
+
+    /// The calls `landlock-exec learn` observes: everything a Landlock right or scope checks
+    /// that a program names (paths, ports, signal targets, abstract socket names).
+    static let observedCalls = [
+        "open", "openat", "openat2", "creat", "execve", "execveat", "mkdir", "mkdirat", "mknod", "mknodat",
+        "unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
+        "truncate", "ftruncate", "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+        "pidfd_send_signal", "connect", "bind", "sendto", "sendmsg", "sendmmsg",
+    ]
+
+    /// The observing filter of `landlock-exec learn` (``Observer``): user notification for
+    /// the `observedCalls` (`sendto` only with an address), every other call allowed, and
+    /// calls of another architecture allowed unobserved (learning is not a boundary).
+    /// `nil` on an architecture it does not cover.
+    static func observerProgram() -> [clandlock_sock_filter]? {
+        let arch = clandlock_audit_arch()
+        let sendto = clandlock_syscall_number("sendto")
+        guard arch != 0, sendto >= 0 else { return nil }
+        var program: [clandlock_sock_filter] = [
+            statement(loadWord, architectureOffset),
+            jump(jumpEqual, arch, 1, 0),
+            statement(returnConstant, allow),
+            statement(loadWord, numberOffset),
+        ] + notifyingSendtoWithAddress(UInt32(sendto))
+        for name in observedCalls where name != "sendto" {
+            let number = clandlock_syscall_number(name)
+            guard number >= 0 else { return nil }
+            program.append(jump(jumpEqual, UInt32(number), 0, 1))
+            program.append(statement(returnConstant, notify))
+        }
+        program.append(statement(returnConstant, allow))
+        return program
+    }
+
     /// The instructions, or `nil` on an architecture the filter does not cover.
     /// `refusingProtocols`: also refuse internet sockets of the protocols Landlock's TCP rights
     /// do not cover (when the ruleset handles a TCP right).
@@ -154,14 +201,7 @@ struct SeccompFilter {
             jump(jumpEqual, arch, 1, 0),
             statement(returnConstant, errno(ENOSYS)),
             statement(loadWord, numberOffset),
-            // sendto: notify unless both halves of args[4] (dest_addr) are zero.
-            jump(jumpEqual, sendto, 0, 6),
-            statement(loadWord, argumentLow(4)),
-            jump(jumpEqual, 0, 0, 3),
-            statement(loadWord, argumentHigh(4)),
-            jump(jumpEqual, 0, 0, 1),
-            statement(returnConstant, allow),
-            statement(returnConstant, notify),
+        ] + notifyingSendtoWithAddress(sendto) + [
             jump(jumpGreaterOrEqual, x32Bit, 0, 1),
             statement(returnConstant, errno(ENOSYS)),
         ]
