@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+import Landlock
+import LandlockTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `landlock-exec learn` with real programs: learn a policy, run the same command under it,
+/// and check that what the program never did is still denied.
+@Suite("learn", .requiresLandlock(.v4))
+struct LearnTests {
+    /// Runs `landlock-exec` with `arguments` in `directory`.
+    static func run(in directory: String, _ arguments: [String], environment: [String] = defaultEnvironment) -> CLIProcessResult {
+        CLIProcess.run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory, landlockExec] + arguments, environment: environment)
+    }
+
+    static func read(_ path: String) -> String? {
+        let result = CLIProcess.run("/bin/cat", [path])
+        return result.status == 0 ? result.standardOutput : nil
+    }
+
+    @Test func aShellPipeline() throws {
+        let scratch = Scratch()
+        scratch.file("data/in.txt", "hello\n")
+        scratch.file("data/secret.txt", "secret\n")
+        let pipeline = ["sh", "-c", "cat data/in.txt | tr a-z A-Z > out.txt && ls data | wc -l"]
+        let learned = Self.run(in: scratch.path, ["learn", "--output", "policy.toml", "--"] + pipeline)
+        #expect(learned.status == 0, "\(learned)")
+        #expect(learned.standardOutput == "2\n")
+        let policy = try #require(Self.read(scratch.path + "/policy.toml"))
+        #expect(policy.contains("parent = [\"${cwd}/data/in.txt\"]"), "\(policy)")
+        #expect(!policy.contains("secret"), "\(policy)")
+        #expect(policy.contains("scoped = [\"abstract_unix_socket\", \"signal\"]"), "\(policy)")
+
+        _ = CLIProcess.run("/usr/bin/rm", [scratch.path + "/out.txt"])
+        let again = Self.run(in: scratch.path, ["--config", "policy.toml", "--"] + pipeline)
+        #expect(again.status == 0, "\(again)")
+        #expect(again.standardOutput == "2\n")
+        #expect(Self.read(scratch.path + "/out.txt") == "HELLO\n")
+
+        let secret = Self.run(in: scratch.path, ["--config", "policy.toml", "--", "cat", "data/secret.txt"])
+        #expect(secret.status == 1)
+        #expect(secret.standardError == "cat: data/secret.txt: Permission denied\n")
+        let elsewhere = Self.run(in: scratch.path, ["--config", "policy.toml", "--", "cat", "/etc/hostname"])
+        #expect(elsewhere.status == 1, "\(elsewhere)")
+        let noDirectory = Self.run(in: scratch.path, ["--config", "policy.toml", "--", "mkdir", "newdir"])
+        #expect(noDirectory.status == 1, "\(noDirectory)")
+    }
+
+    @Test func aPythonProgramWithFilesTCPAndUDP() throws {
+        let scratch = Scratch()
+        scratch.file("data/in.txt", "hello\n")
+        scratch.file("data/secret.txt", "secret\n")
+        let listener = Listener(), receiver = UDPReceiver()
+        let otherListener = Listener(), otherReceiver = UDPReceiver()
+        scratch.file("prog.py", """
+            import socket, sys
+            data = open("data/in.txt").read()
+            with open("result.txt", "w") as f:
+                f.write(data.upper())
+            c = socket.create_connection(("127.0.0.1", \(listener.port)), timeout=5); c.close()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", \(receiver.port)))
+            print("done")
+            """)
+        let learned = Self.run(in: scratch.path, ["learn", "--output", "policy.toml", "--", "python3", "prog.py"])
+        #expect(learned.status == 0, "\(learned)")
+        #expect(receiver.count() == 1)
+        let policy = try #require(Self.read(scratch.path + "/policy.toml"))
+        #expect(policy.contains("allowed_access = [\"connect_tcp\"]\nport = [\(listener.port)]"), "\(policy)")
+        #expect(policy.contains("allowed_access = [\"connect_send_udp\"]\nport = [\(receiver.port)]"), "\(policy)")
+        #expect(policy.contains("allowed_access = [\"bind_udp\"]\nport = [0]"), "\(policy)")
+
+        _ = CLIProcess.run("/usr/bin/rm", [scratch.path + "/result.txt"])
+        let again = Self.run(in: scratch.path, ["--quiet", "--config", "policy.toml", "--", "python3", "prog.py"])
+        #expect(again.status == 0, "\(again)")
+        #expect(again.standardOutput == "done\n")
+        #expect(receiver.count() == 1)
+        #expect(Self.read(scratch.path + "/result.txt") == "HELLO\n")
+
+        // What it never did stays denied: another TCP port, another UDP port, another file.
+        let tcp = Self.run(in: scratch.path, ["--quiet", "--config", "policy.toml", "--"] + python(
+            "socket.create_connection((\"127.0.0.1\", \(otherListener.port)), timeout=5)"))
+        #expect(tcp.status == 13, "\(tcp)")
+        let udp = Self.run(in: scratch.path, ["--quiet", "--config", "policy.toml", "--"] + python(
+            "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b\"x\", (\"127.0.0.1\", \(otherReceiver.port)))"))
+        #expect(udp.status == 13, "\(udp)")
+        #expect(otherReceiver.count() == 0)
+        let secret = Self.run(in: scratch.path, ["--quiet", "--config", "policy.toml", "--", "python3", "-c", "open('data/secret.txt')"])
+        #expect(secret.status == 1)
+        #expect(secret.standardError.contains("PermissionError: [Errno 13] Permission denied: 'data/secret.txt'"), "\(secret)")
+    }
+
+    @Test func gitWithAConfigInHome() throws {
+        let scratch = Scratch()
+        let home = scratch.directory("home")
+        scratch.file("home/.gitconfig", "[user]\n\tname = Learner\n")
+        scratch.file("home/.netrc", "machine example.com password secret\n")
+        let repository = scratch.directory("repo")
+        let setup = CLIProcess.run("/bin/sh", ["-c", "cd \"$0\" && git init -q && git -c user.email=a@b commit -q --allow-empty -m first", repository],
+            environment: defaultEnvironment + ["HOME=" + home])
+        try #require(setup.status == 0, "\(setup)")
+        let environment = defaultEnvironment + ["HOME=" + home]
+        let command = ["sh", "-c", "git -C repo log --format=%s && git config user.name"]
+        let learned = Self.run(in: scratch.path, ["learn", "--output", "git.toml", "--"] + command, environment: environment)
+        #expect(learned.status == 0, "\(learned)")
+        #expect(learned.standardOutput == "first\nLearner\n")
+        let policy = try #require(Self.read(scratch.path + "/git.toml"))
+        #expect(policy.contains("parent = [\"${home}/.gitconfig\"]"), "\(policy)")
+
+        let again = Self.run(in: scratch.path, ["--quiet", "--config", "git.toml", "--"] + command, environment: environment)
+        #expect(again.status == 0, "\(again)")
+        #expect(again.standardOutput == "first\nLearner\n")
+        let netrc = Self.run(in: scratch.path, ["--quiet", "--config", "git.toml", "--", "cat", home + "/.netrc"], environment: environment)
+        #expect(netrc.status == 1)
+        #expect(netrc.standardError == "cat: \(home)/.netrc: Permission denied\n")
+        // Committing writes objects, which the learned run never did.
+        let commit = Self.run(
+            in: scratch.path, ["--quiet", "--config", "git.toml", "--", "git", "-C", "repo", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "second"],
+            environment: environment)
+        #expect(commit.status != 0, "\(commit)")
+    }
+
+    @Test func appendMergesASecondRun() throws {
+        let scratch = Scratch()
+        scratch.file("a.txt", "a\n")
+        scratch.file("b.txt", "b\n")
+        scratch.file("c.txt", "c\n")
+        let first = Self.run(in: scratch.path, ["learn", "--output", "policy.toml", "--", "cat", "a.txt"])
+        #expect(first.status == 0, "\(first)")
+        let second = Self.run(in: scratch.path, ["learn", "--output", "policy.toml", "--append", "--", "cat", "b.txt"])
+        #expect(second.status == 0, "\(second)")
+        for (name, status) in [("a.txt", Int32(0)), ("b.txt", 0), ("c.txt", 1)] {
+            let result = Self.run(in: scratch.path, ["--quiet", "--config", "policy.toml", "--", "cat", name])
+            #expect(result.status == status, "\(name): \(result)")
+        }
+    }
+
+    @Test func aSignalOutsideTheTreeLiftsTheSignalScope() throws {
+        let scratch = Scratch()
+        // $PPID is landlock-exec: outside the sandbox under the learned policy as well.
+        let learned = Self.run(in: scratch.path, ["learn", "--output", "policy.toml", "--", "sh", "-c", "kill -0 $PPID"])
+        #expect(learned.status == 0, "\(learned)")
+        let policy = try #require(Self.read(scratch.path + "/policy.toml"))
+        #expect(policy.contains("scoped = [\"abstract_unix_socket\"]\n"), "\(policy)")
+    }
+
+    @Test func learnNeedsACommand() {
+        let result = exec(["learn", "--output", "x.toml"])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("Missing the command to run; write it after --, as in: landlock-exec learn --output policy.toml -- ls"))
+    }
+}
