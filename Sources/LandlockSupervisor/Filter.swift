@@ -159,6 +159,11 @@ struct SeccompFilter {
         "pidfd_send_signal", "connect", "bind", "sendto", "sendmsg", "sendmmsg",
     ]
 
+    /// The observed calls the supervisor's own filter does not already send it.
+    static let observedOnlyCalls = observedCalls.filter {
+        !["connect", "bind", "sendto", "sendmsg", "sendmmsg", "execve", "execveat"].contains($0)
+    }
+
     /// The observing filter of `landlock-exec learn` (``Observer``): user notification for
     /// the `observedCalls` (`sendto` only with an address), every other call allowed, and
     /// calls of another architecture allowed unobserved (learning is not a boundary).
@@ -186,7 +191,9 @@ struct SeccompFilter {
     /// The instructions, or `nil` on an architecture the filter does not cover.
     /// `refusingProtocols`: also refuse internet sockets of the protocols Landlock's TCP rights
     /// do not cover (when the ruleset handles a TCP right).
-    static func program(refusingProtocols: Bool = false) -> [clandlock_sock_filter]? {
+    /// `observing`: also notify the ``observedOnlyCalls`` (the denial log's observer), which
+    /// the supervisor lets run unchanged.
+    static func program(refusingProtocols: Bool = false, observing: Bool = false) -> [clandlock_sock_filter]? {
         let arch = clandlock_audit_arch()
         guard arch != 0 else { return nil }
         func number(_ name: String) -> UInt32? {
@@ -239,6 +246,7 @@ struct SeccompFilter {
         }
         for name in credentialCalls + execCalls { blocks.append((name, [statement(returnConstant, notify)])) }
         if refusingProtocols { blocks.append(("socket", refusingUncoveredProtocols())) }
+        if observing { for name in observedOnlyCalls { blocks.append((name, [statement(returnConstant, notify)])) } }
         blocks.append(("unshare", [
             statement(loadWord, argumentLow(0)),
             jump(jumpSet, cloneNewUser, 0, 1),

@@ -62,8 +62,7 @@ package enum Observer {
         let result = try spawn(plan) { listener in
             startDetachedThread {
                 _ = clandlock_block_all_signals()
-                var loop = ObserverLoop(listener: listener, record: record)
-                loop.run()
+                ObserverLoop(listener: listener, record: record).run()
                 done.cancel()
             }
         }
@@ -79,16 +78,47 @@ package enum Observer {
     }
 }
 
-/// The observing filter's notifications, turned into observations.
+/// The loop of ``Observer``: every notification observed, then let run.
 private struct ObserverLoop {
     let listener: Int32
+    let observer: CallObserver
+
+    init(listener: Int32, record: @escaping @Sendable (Observation) -> Void) {
+        self.listener = listener
+        observer = CallObserver(record: record)
+    }
+
+    func run() {
+        while true {
+            var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, -1)
+            if ready < 0 { if errno == EINTR { continue } else { break } }
+            if poller.revents & Int16(POLLIN) == 0 && poller.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { break }
+            var notification = clandlock_seccomp_notif()
+            if clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_recv, &notification) != 0 {
+                if errno == EINTR || errno == ENOENT { continue }
+                break
+            }
+            let args = withUnsafeBytes(of: notification.data.args) { Array($0.bindMemory(to: UInt64.self)) }
+            observer.observe(number: notification.data.nr, tid: pid_t(notification.pid), args)
+            var response = clandlock_seccomp_notif_resp(
+                id: notification.id, val: 0, error: 0, flags: UInt32(CLANDLOCK_SECCOMP_USER_NOTIF_FLAG_CONTINUE))
+            _ = clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_send, &response)
+        }
+        close(listener)
+    }
+}
+
+/// Turns observed calls into ``Observation``s: for ``Observer`` (learning) and for the
+/// supervisor's denial log (`--log-denials`). It only reads the program's memory and `/proc`;
+/// the caller lets the call run. Used from one thread at a time.
+final class CallObserver: @unchecked Sendable {
     let record: @Sendable (Observation) -> Void
     let ownPid = getpid()
     /// Abstract UNIX socket names bound by observed processes.
     var abstractNames: Set<[UInt8]> = []
 
-    init(listener: Int32, record: @escaping @Sendable (Observation) -> Void) {
-        self.listener = listener
+    init(record: @escaping @Sendable (Observation) -> Void) {
         self.record = record
     }
 
@@ -101,31 +131,17 @@ private struct ObserverLoop {
         return table
     }()
 
-    mutating func run() {
-        while true {
-            var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, -1)
-            if ready < 0 { if errno == EINTR { continue } else { break } }
-            if poller.revents & Int16(POLLIN) == 0 && poller.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { break }
-            var notification = clandlock_seccomp_notif()
-            if clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_recv, &notification) != 0 {
-                if errno == EINTR || errno == ENOENT { continue }
-                break
-            }
-            let args = withUnsafeBytes(of: notification.data.args) { Array($0.bindMemory(to: UInt64.self)) }
-            if let name = Self.numbers[Int(notification.data.nr)] {
-                observe(name, tid: pid_t(notification.pid), args)
-            }
-            var response = clandlock_seccomp_notif_resp(
-                id: notification.id, val: 0, error: 0, flags: UInt32(CLANDLOCK_SECCOMP_USER_NOTIF_FLAG_CONTINUE))
-            _ = clandlock_ioctl(listener, clandlock_seccomp_ioctl_notif_send, &response)
-        }
-        close(listener)
+    /// The observed calls that only the observer asks for (the supervisor handles the others).
+    static let observerOnlyNumbers: Set<Int32> = Set(
+        SeccompFilter.observedOnlyCalls.map { Int32(truncatingIfNeeded: clandlock_syscall_number($0)) })
+
+    func observe(number: Int32, tid: pid_t, _ args: [UInt64]) {
+        if let name = Self.numbers[Int(number)] { observe(name, tid: tid, args) }
     }
 
     // MARK: Calls
 
-    mutating func observe(_ name: String, tid: pid_t, _ a: [UInt64]) {
+    func observe(_ name: String, tid: pid_t, _ a: [UInt64]) {
         let program = Self.comm(tid)
         let record = self.record
         let emit: Emit = { subject, created in record(Observation(subject, created: created, program: program)) }
@@ -276,13 +292,13 @@ private struct ObserverLoop {
         emit(.crossed(.signal), false)
     }
 
-    mutating func sendMessage(_ tid: pid_t, _ fd: Int32, _ pointer: UInt64, _ emit: Emit) {
+    func sendMessage(_ tid: pid_t, _ fd: Int32, _ pointer: UInt64, _ emit: Emit) {
         guard let header = readRemote(tid, pointer, as: msghdr.self), header.msg_name != nil else { return }
         socketCall(
             tid, fd, UInt64(UInt(bitPattern: header.msg_name)), UInt64(header.msg_namelen), binding: false, emit)
     }
 
-    mutating func socketCall(_ tid: pid_t, _ fd: Int32, _ pointer: UInt64, _ length: UInt64, binding: Bool, _ emit: Emit) {
+    func socketCall(_ tid: pid_t, _ fd: Int32, _ pointer: UInt64, _ length: UInt64, binding: Bool, _ emit: Emit) {
         guard case .success(let address) = copyAddress(tid, pointer, length), address.count >= 2 else { return }
         let family = Int32(UInt16(address[0]) | UInt16(address[1]) << 8)
         if family == AF_UNIX {

@@ -66,6 +66,16 @@ enum Launcher {
         command.environmentBytes = request.environment.map(RawBytes.environmentBytes)
         command.keepsNetworkCapabilities = policy.keepNetworkCapabilities
         command.allowsUncoveredProtocols = policy.allowUncoveredProtocols
+        if policy.logDenials {
+            // Everything else the command is denied, checked against the policy as the
+            // supervisor observes its calls (DenialExplainer).
+            let explainer = DenialExplainer(policy: policy, abi: LandlockStatus.current.abi ?? .v1) { path in
+                guard let resolved = realpath(RawBytes.openablePath(path), nil) else { return nil }
+                defer { free(resolved) }
+                return String(cString: resolved)
+            }
+            command.explainDenials = { explainer.lines(for: $0) }
+        }
 
         let prepared: PreparedSandbox
         do {
