@@ -113,7 +113,9 @@ struct SeccompFilter {
     /// refusal of uncovered protocols, on x86_64 and x32 numbers and through the i386 entry
     /// (`socket`, checked the same way; `socketcall`, whose arguments a filter cannot read:
     /// ENOSYS). No listener. `nil` on an architecture it does not cover.
-    static func protocolProgram() -> [clandlock_sock_filter]? {
+    /// `nativeTail`: what follows on x86_64 once the call is not a refused `socket` (by
+    /// default, allow); it must end in returns.
+    static func protocolProgram(nativeTail: [clandlock_sock_filter]? = nil) -> [clandlock_sock_filter]? {
         let arch = clandlock_audit_arch(), i386 = clandlock_audit_arch_i386()
         let socket = clandlock_syscall_number("socket"), socket32 = clandlock_syscall_number("i386:socket")
         let socketcall32 = clandlock_syscall_number("i386:socketcall")
@@ -123,7 +125,8 @@ struct SeccompFilter {
             statement(loadWord, numberOffset),
             statement(andConstant, ~x32Bit),  // x32 numbers are x86_64's with the x32 bit
             jump(jumpEqual, UInt32(socket), 0, UInt8(block.count)),
-        ] + block + [statement(returnConstant, allow)]
+        ] + block + (nativeTail ?? [statement(returnConstant, allow)])
+        guard native.count <= 255 else { return nil }
         let foreign: [clandlock_sock_filter] = [
             statement(loadWord, numberOffset),
             jump(jumpEqual, UInt32(socketcall32), 0, 1),
@@ -164,18 +167,17 @@ struct SeccompFilter {
         !["connect", "bind", "sendto", "sendmsg", "sendmmsg", "execve", "execveat"].contains($0)
     }
 
-    /// The observing filter of `landlock-exec learn` (``Observer``): user notification for
-    /// the `observedCalls` (`sendto` only with an address), every other call allowed, and
-    /// calls of another architecture allowed unobserved (learning is not a boundary).
+    /// The observing filter of `landlock-exec learn` (``Observer``) and of the denial log of a
+    /// sandbox without supervisor: user notification for the `observedCalls` (`sendto` only
+    /// with an address), every other call allowed, and calls of another architecture allowed
+    /// unobserved (observing is not a boundary). `refusingProtocols`: in front, the refusal of
+    /// MPTCP and SCTP sockets of `protocolProgram()`, whose other paths stay as they are.
     /// `nil` on an architecture it does not cover.
-    static func observerProgram() -> [clandlock_sock_filter]? {
+    static func observerProgram(refusingProtocols: Bool = false) -> [clandlock_sock_filter]? {
         let arch = clandlock_audit_arch()
         let sendto = clandlock_syscall_number("sendto")
         guard arch != 0, sendto >= 0 else { return nil }
         var program: [clandlock_sock_filter] = [
-            statement(loadWord, architectureOffset),
-            jump(jumpEqual, arch, 1, 0),
-            statement(returnConstant, allow),
             statement(loadWord, numberOffset),
         ] + notifyingSendtoWithAddress(UInt32(sendto))
         for name in observedCalls where name != "sendto" {
@@ -185,7 +187,9 @@ struct SeccompFilter {
             program.append(statement(returnConstant, notify))
         }
         program.append(statement(returnConstant, allow))
-        return program
+        if refusingProtocols { return protocolProgram(nativeTail: program) }
+        return [statement(loadWord, architectureOffset), jump(jumpEqual, arch, 1, 0), statement(returnConstant, allow)]
+            + program
     }
 
     /// The instructions, or `nil` on an architecture the filter does not cover.

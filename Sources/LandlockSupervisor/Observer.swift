@@ -62,7 +62,7 @@ package enum Observer {
         let result = try spawn(plan) { listener in
             startDetachedThread {
                 _ = clandlock_block_all_signals()
-                ObserverLoop(listener: listener, record: record).run()
+                ObserverLoop(listener: listener, observer: CallObserver(record: record)).run()
                 done.cancel()
             }
         }
@@ -78,15 +78,11 @@ package enum Observer {
     }
 }
 
-/// The loop of ``Observer``: every notification observed, then let run.
-private struct ObserverLoop {
+/// The loop of ``Observer`` and of the denial log without supervisor: every notification
+/// observed, then let run. Ends when every observed process has (the listener hangs up).
+struct ObserverLoop {
     let listener: Int32
     let observer: CallObserver
-
-    init(listener: Int32, record: @escaping @Sendable (Observation) -> Void) {
-        self.listener = listener
-        observer = CallObserver(record: record)
-    }
 
     func run() {
         while true {

@@ -99,10 +99,6 @@ public struct PreparedSandbox: ~Copyable {
             let result = try LandlockSupervisor.spawn(plan, nest: nest)
             return SandboxedProcess(pid: result.pid, anchor: result.anchor)
         }
-        guard let policy else {
-            let result = try LandlockSupervisor.spawn(plan)
-            return SandboxedProcess(pid: result.pid)
-        }
         let denials = denialLog.map { DenialSink(log: $0) }
         let observer = explainDenials.flatMap { explain in
             denials.map { sink in
@@ -113,6 +109,25 @@ public struct PreparedSandbox: ~Copyable {
                     if !lines.isEmpty { sink.flushUnlessStalled(waitingAtMost: 20) }
                 }
             }
+        }
+        guard let policy else {
+            guard let observer else {
+                let result = try LandlockSupervisor.spawn(plan)
+                return SandboxedProcess(pid: result.pid)
+            }
+            // The kernel enforces everything; only the denial log's observer is served.
+            guard let program = SeccompFilter.observerProgram(refusingProtocols: refusesUncoveredProtocols) else {
+                throw SeccompError(.internalInconsistency, "Failed to build the observing seccomp filter for this architecture")
+            }
+            plan.filter = program
+            plan.filterFlags = CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER
+            let result = try LandlockSupervisor.spawn(plan) { listener in
+                startDetachedThread {
+                    _ = clandlock_block_all_signals()
+                    ObserverLoop(listener: listener, observer: observer).run()
+                }
+            }
+            return SandboxedProcess(pid: result.pid, denials: denials)
         }
         guard let program = SeccompFilter.program(refusingProtocols: refusesUncoveredProtocols, observing: observer != nil) else {
             throw SeccompError(.internalInconsistency, "Failed to build the seccomp filter for this architecture")

@@ -102,7 +102,8 @@ enum Launcher {
         }
         if request.announce { writeStandardError("Executing the sandboxed command...\n") }
 
-        guard status.usesSupervisor else {
+        // The denial log observes the command from this process: it runs as a child.
+        guard status.usesSupervisor || policy.logDenials else {
             do {
                 try prepared.execReplacingCurrentProcess()
             } catch let error as SeccompError where error.underlyingError != nil {

@@ -136,7 +136,7 @@ struct NetworkOptions: ParsableArguments {
 
     @Flag(help: ArgumentHelp(
         "Print each denial on standard error, one line in the shape of a Landlock audit record plus the option that would allow it: files, TCP, UDP, pathname UNIX sockets, scopes.",
-        discussion: "Source here: the supervisor observes the command's calls (seccomp user notification) and checks them against the policy; the kernel's audit records are not read. It runs the supervisor even on kernels with ABI 10 (as --udp-supervisor always); with --udp-supervisor never, or when no UDP right is handled, only the kernel enforces and nothing is logged."))
+        discussion: "Source here: landlock-exec observes the command's calls (seccomp user notification, through the supervisor when it runs) and checks them against the policy; the kernel's audit records are not read. The command runs as a child of landlock-exec. In a sandbox nested in a supervised one, only UDP denials are logged."))
     var logDenials = false
 
     @Flag(help: ArgumentHelp(
@@ -377,8 +377,6 @@ extension LandlockExec {
             policy.bestEffort = bestEffort
             policy.udpSupervisor = network.udpSupervisor
             policy.logDenials = network.logDenials
-            // The denial log comes from the supervisor's observation: run it wherever it can.
-            if network.logDenials && network.udpSupervisor == .auto { policy.udpSupervisor = .always }
             policy.keepNetworkCapabilities = network.keepNetworkCapabilities
             policy.allowUncoveredProtocols = network.allowMPTCPAndSCTP
             if printPolicy {

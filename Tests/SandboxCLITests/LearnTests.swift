@@ -191,6 +191,20 @@ struct LogDenialsTests {
         #expect(log.contains("landlock: blockers=net.connect_tcp dest=\(port) (allowed by --connect-tcp \(port))\n"), "\(result)")
     }
 
+    /// Without the supervisor (no UDP right handled), the command runs as a child under an
+    /// observing filter, which keeps refusing MPTCP sockets while TCP is restricted.
+    @Test func withoutTheSupervisorTheObserverStillLogs() throws {
+        let scratch = Scratch()
+        #expect(chmod(scratch.path, 0o755) == 0)
+        let secret = scratch.file("secret.txt", "s\n")
+        let script = "cat \(secret); " + python("socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)").map(shellQuoted).joined(separator: " ")
+            + "; echo mptcp=$?"
+        let result = try Self.asUser(["--quiet", "--log-denials", "--unrestricted", "udp", "--", "sh", "-c", script])
+        #expect(result.standardError.contains("landlock: blockers=fs.read_file path=\(secret) (allowed by --ro \(secret))\n"), "\(result)")
+        #expect(result.standardError.contains("[Errno 93] Protocol not supported"), "\(result)")
+        #expect(result.standardOutput == "mptcp=1\n", "\(result)")
+    }
+
     @Test func allowedCallsAreNotLogged() throws {
         let result = try Self.asUser(["--quiet", "--log-denials", "--", "cat", "/etc/hostname"])
         #expect(result.status == 0, "\(result)")
