@@ -146,6 +146,27 @@ struct LearnTests {
         #expect(policy.contains("scoped = [\"abstract_unix_socket\"]\n"), "\(policy)")
     }
 
+    /// An abstract UNIX socket of a process outside the run lifts that scope; one the run binds
+    /// itself does not.
+    @Test func abstractSocketsCrossTheScopeOnlyWhenOutside() throws {
+        let scratch = Scratch()
+        let name = "landlock-learn-\(getpid())"
+        let outside = AbstractListener(name)
+        defer { withExtendedLifetime(outside) {} }
+        let own = """
+            import socket
+            s = socket.socket(socket.AF_UNIX); s.bind("\\0own-\(name)"); s.listen(1)
+            c = socket.socket(socket.AF_UNIX); c.connect("\\0own-\(name)")
+            """
+        let kept = Self.run(in: scratch.path, ["learn", "--output", "own.toml", "--", "python3", "-c", own])
+        #expect(kept.status == 0, "\(kept)")
+        #expect(try #require(Self.read(scratch.path + "/own.toml")).contains("scoped = [\"abstract_unix_socket\", \"signal\"]\n"))
+        let crossing = "import socket\nsocket.socket(socket.AF_UNIX).connect(\"\\0\(name)\")"
+        let lifted = Self.run(in: scratch.path, ["learn", "--output", "out.toml", "--", "python3", "-c", crossing])
+        #expect(lifted.status == 0, "\(lifted)")
+        #expect(try #require(Self.read(scratch.path + "/out.toml")).contains("scoped = [\"signal\"]\n"))
+    }
+
     @Test func learnNeedsACommand() {
         let result = exec(["learn", "--output", "x.toml"])
         #expect(result.status == 64)
