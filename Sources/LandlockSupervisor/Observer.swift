@@ -48,9 +48,11 @@ package struct Observation: Sendable, Hashable {
 package enum Observer {
     /// Starts `path` with `argv` and `envp` and reports what it and its descendants do to
     /// `record` (on the observer's thread, one call at a time) until the program ends. Returns
-    /// its status once every observed process has ended (the listener hangs up).
+    /// its status once every observed process has ended (the listener hangs up). `started`
+    /// receives the program's pid once it runs (to forward signals to it).
     package static func run(
-        path: String, argv: [[UInt8]], envp: [[UInt8]], record: @escaping @Sendable (Observation) -> Void
+        path: String, argv: [[UInt8]], envp: [[UInt8]], started: (Int32) -> Void = { _ in },
+        record: @escaping @Sendable (Observation) -> Void
     ) throws(SeccompError) -> TerminationStatus {
         guard let program = SeccompFilter.observerProgram() else {
             throw SeccompError(.internalInconsistency, "Failed to build the observing seccomp filter for this architecture")
@@ -66,6 +68,7 @@ package enum Observer {
                 done.cancel()
             }
         }
+        started(result.pid)
         var status: Int32 = 0
         while waitpid(result.pid, &status, 0) < 0 {
             if errno != EINTR { return .unknown(reason: "waitpid failed: \(Errno(rawValue: errno).sentence)") }

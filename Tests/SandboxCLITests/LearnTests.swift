@@ -167,6 +167,24 @@ struct LearnTests {
         #expect(try #require(Self.read(scratch.path + "/out.toml")).contains("scoped = [\"signal\"]\n"))
     }
 
+    @Test func failuresAreToldApart() throws {
+        let scratch = Scratch()
+        let notFound = Self.run(in: scratch.path, ["learn", "--output", "p.toml", "--", "no-such-command-here"])
+        #expect(notFound.status == 127)
+        #expect(notFound.standardError == "landlock-exec: error: Failed to find \"no-such-command-here\": No such file or directory\n")
+        let directory = scratch.directory("dir")
+        let notExecutable = Self.run(in: scratch.path, ["learn", "--output", "p.toml", "--", directory])
+        #expect(notExecutable.status == 126)
+        #expect(notExecutable.standardError == "landlock-exec: error: Failed to execute \"\(directory)\": Permission denied\n")
+        let output = Self.run(in: scratch.path, ["learn", "--output", scratch.path, "--", "true"])
+        #expect(output.status == 64)
+        #expect(output.standardError.hasPrefix("Error: --output \(scratch.path) is a directory; name the policy file to write.\n"))
+        // A command killed by a signal: its status is passed on, and the policy still written.
+        let killed = Self.run(in: scratch.path, ["learn", "--output", "p.toml", "--", "sh", "-c", "kill -TERM $$"])
+        #expect(killed.status == 128 + SIGTERM, "\(killed)")
+        #expect(Self.read(scratch.path + "/p.toml") != nil)
+    }
+
     @Test func learnNeedsACommand() {
         let result = exec(["learn", "--output", "x.toml"])
         #expect(result.status == 64)

@@ -4,6 +4,7 @@ import Landlock
 import LandlockSupervisor
 import SandboxSupport
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -67,6 +68,10 @@ extension LandlockExec {
                 throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec learn --output policy.toml -- ls")
             }
             if output.isEmpty { throw ValidationError("--output needs a file name.") }
+            var kind = stat()
+            if stat(output, &kind) == 0 && kind.st_mode & S_IFMT == S_IFDIR {
+                throw ValidationError("--output \(output) is a directory; name the policy file to write.")
+            }
         }
 
         func run() throws {
@@ -92,11 +97,21 @@ extension LandlockExec {
             do {
                 status = try Observer.run(
                     path: executable, argv: [RawBytes.argumentBytes(name)] + commandLine.dropFirst().map(RawBytes.argumentBytes),
-                    envp: environment.map(RawBytes.environmentBytes)
+                    envp: environment.map(RawBytes.environmentBytes),
+                    // As with run: Ctrl-C reaches the command, and this process lives on to write
+                    // what was learned.
+                    started: { SignalForwarding.forward(to: $0) }
                 ) { observation in
                     seen.withLock { $0.append(observation) }
                 }
+                SignalForwarding.stop()
             } catch {
+                if error.failedToExecute {
+                    let code = error.underlyingError?.rawValue ?? EACCES
+                    throw ToolFailure(
+                        "Failed to execute \"\(executable)\": \(String(cString: strerror(code)))",
+                        status: code == ENOENT ? 127 : ExitStatus.cannotExecute)
+                }
                 throw ToolFailure(
                     "\(error)", hints: ["learning needs seccomp user notification (Linux 5.6) and pidfd_getfd (Linux 5.6)"])
             }
@@ -120,7 +135,7 @@ extension LandlockExec {
                     + "the command \(status)\n")
             switch status {
             case .exited(let code): Glibc.exit(code)
-            case .signaled(let signal): Glibc.exit(128 + signal)
+            case .signaled(let signal): SignalForwarding.reraise(signal)
             case .unknown: Glibc.exit(ExitStatus.sandboxFailed)
             }
         }
