@@ -16,10 +16,7 @@ struct LearnTests {
         CLIProcess.run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory, landlockExec] + arguments, environment: environment)
     }
 
-    static func read(_ path: String) -> String? {
-        let result = CLIProcess.run("/bin/cat", [path])
-        return result.status == 0 ? result.standardOutput : nil
-    }
+    static func read(_ path: String) -> String? { readFile(path) }
 
     @Test func aShellPipeline() throws {
         let scratch = Scratch()
@@ -183,6 +180,18 @@ struct LearnTests {
         let killed = Self.run(in: scratch.path, ["learn", "--output", "p.toml", "--", "sh", "-c", "kill -TERM $$"])
         #expect(killed.status == 128 + SIGTERM, "\(killed)")
         #expect(Self.read(scratch.path + "/p.toml") != nil)
+    }
+
+    @Test func helpAndManPageDescribeLearning() throws {
+        let help = exec(["learn", "--help"])
+        #expect(help.status == 0)
+        #expect(help.standardOutput.contains("USAGE: landlock-exec learn --output <file> [--append] [<command> ...]"))
+        #expect(help.standardOutput.contains("(SECCOMP_USER_NOTIF_FLAG_CONTINUE)"))
+        #expect(exec(["--help"]).standardOutput.contains("  learn                   Run COMMAND unrestricted and write the policy it needs\n"))
+        let manual = try #require(readFile(repositoryRoot + "/Documentation/landlock-exec.1"))
+        for text in [".SH LEARNING", ".B \\-\\-append", "SECCOMP_USER_NOTIF_FLAG_CONTINUE"] {
+            #expect(manual.contains(text), "the man page lacks \(text)")
+        }
     }
 
     @Test func learnNeedsACommand() {
