@@ -481,9 +481,12 @@ final class CallObserver: @unchecked Sendable {
     /// The interpreter the kernel opens to run `path`: its `#!` line's, or its ELF loader
     /// (`PT_INTERP`).
     static func interpreter(of path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking: a FIFO must not hold the observer up (execve refuses it anyway).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         func bytes(_ offset: Int, _ count: Int) -> [UInt8]? {
             var buffer = [UInt8](repeating: 0, count: count)
             let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }

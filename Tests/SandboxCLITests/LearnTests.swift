@@ -182,6 +182,16 @@ struct LearnTests {
         #expect(Self.read(scratch.path + "/p.toml") != nil)
     }
 
+    /// The observer reads a program's first bytes for its interpreter: never from a FIFO,
+    /// whose open would wait for a writer.
+    @Test func executingAFIFODoesNotHoldTheObserverUp() {
+        let scratch = Scratch()
+        #expect(mkfifo(scratch.path + "/fifo", 0o755) == 0)
+        let result = Self.run(in: scratch.path, ["learn", "--output", "p.toml", "--", "sh", "-c", "./fifo; echo after"])
+        #expect(!result.timedOut, "\(result)")
+        #expect(result.standardOutput == "after\n", "\(result)")
+    }
+
     @Test func helpAndManPageDescribeLearning() throws {
         let help = exec(["learn", "--help"])
         #expect(help.status == 0)
