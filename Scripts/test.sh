@@ -5,8 +5,8 @@
 #   1. the Swift tests on this machine's kernel (pure tests, real-kernel tests in child
 #      processes, the supervisor's adversarial tests, the CLI end to end), then the network
 #      conformance table on this kernel, natively and through the supervisor;
-#   2. the kernel lane: Debian's 7.2, 6.12 and 6.1 kernels (and one without Landlock) booted
-#      under QEMU, each running the conformance table, the kernel tests and `status`.
+#   2. the kernel lane: Debian's 7.3, 7.2, 6.12 and 6.1 kernels (and one without Landlock)
+#      booted under QEMU, each running the conformance table, the kernel tests and `status`.
 #
 # Environment:
 #   LANDLOCK_TEST_ABI=N   the Landlock ABI this machine's kernel must have (CI sets it, so a

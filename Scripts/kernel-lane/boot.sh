@@ -19,8 +19,8 @@
 # which still need libc, libm, libstdc++, libgcc_s and ld-linux) run unchanged.
 #
 # Options:
-#   --kernel SUITE|FILE   sid | trixie | bookworm (fetched with fetch-kernel.sh) or a
-#                         vmlinuz file
+#   --kernel SUITE|FILE   experimental | sid | trixie | bookworm (fetched with
+#                         fetch-kernel.sh) or a vmlinuz file
 #   --payload DIR         directory copied to /payload in the guest (optional)
 #   --append "ARGS"       extra kernel command line (e.g. "lsm=landlock,yama")
 #   --timeout SECS        wall-clock limit for the whole boot (default 300)

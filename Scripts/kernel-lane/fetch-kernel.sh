@@ -2,7 +2,7 @@
 # fetch-kernel.sh SUITE [--refresh]
 #
 # Kernel lane: download Debian's cloud-flavour kernel image (vmlinuz) for SUITE
-# (sid | trixie | bookworm) and print the path of the cached file on stdout.
+# (experimental | sid | trixie | bookworm) and print the path of the cached file on stdout.
 #
 # Why: the machines we build on run one kernel (one Landlock ABI). To test the library
 # against older and newer Landlock ABIs we boot Debian's packaged kernels under QEMU
@@ -15,7 +15,9 @@
 #     apt sources (/etc/apt/sources.list.d/*.sources, *.list, /etc/apt/sources.list);
 #     no mirror host is written in this repository. Override with
 #     LANDLOCK_KERNEL_MIRROR=<uri> and LANDLOCK_KERNEL_KEYRING=<file> if needed;
-#   * linux-image-cloud-amd64 is resolved to linux-image-<abiname>-cloud-amd64; the
+#   * linux-image-cloud-amd64 is resolved to linux-image-<abiname>-cloud-amd64 (where a
+#     suite has no such metapackage, the linux-image-<abiname>-cloud-amd64 with the highest
+#     package version is taken; experimental carries release candidates only); the
 #     package that really holds vmlinuz is found by looking inside the candidates
 #     (linux-binary-<abiname>-cloud-amd64 on newer suites, the linux-image package
 #     itself on bookworm/trixie);
@@ -31,7 +33,7 @@ set -euo pipefail
 trap 'echo "fetch-kernel.sh: command failed (status $?) at line $LINENO" >&2' ERR
 
 usage() {
-    echo "usage: $0 SUITE [--refresh]   (SUITE: sid | trixie | bookworm)" >&2
+    echo "usage: $0 SUITE [--refresh]   (SUITE: experimental | sid | trixie | bookworm)" >&2
     exit 2
 }
 
@@ -58,7 +60,7 @@ done
 case "$suite" in
 sid | unstable | trixie | bookworm | forky | experimental) ;;
 "") usage ;;
-*) die "unsupported suite '$suite' (expected sid, trixie or bookworm)" ;;
+*) die "unsupported suite '$suite' (expected experimental, sid, trixie or bookworm)" ;;
 esac
 
 cache_root="${LANDLOCK_KERNEL_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/swift-landlock/kernels}"
@@ -76,7 +78,7 @@ if [ -z "$refresh" ] && [ -s "$dest/vmlinuz" ]; then
     exit 0
 fi
 
-for tool in apt-get apt-cache dpkg-deb; do
+for tool in apt-get apt-cache dpkg dpkg-deb; do
     command -v "$tool" >/dev/null 2>&1 ||
         die "$tool not found: this script needs a Debian-style host with apt"
 done
@@ -209,11 +211,26 @@ if ! apt-get "${apt_opts[@]}" -q update >"$work/update.log" 2>&1 ||
 fi
 
 image_pkg="$(apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | awk 'NR == 1')"
-[ -n "$image_pkg" ] || die "could not resolve linux-image-cloud-amd64 in '$suite'"
+    sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | awk 'NR == 1' || true)"
+if [ -n "$image_pkg" ]; then
+    log "$suite: linux-image-cloud-amd64 -> $image_pkg"
+else
+    # No metapackage (a suite may carry only the versioned packages): take the
+    # linux-image-<abiname>-cloud-amd64 with the highest package version.
+    best_version=""
+    while read -r pkg; do
+        v="$(apt-cache "${apt_opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | awk 'NR == 1')"
+        [ -n "$v" ] || continue
+        if [ -z "$best_version" ] || dpkg --compare-versions "$v" gt "$best_version"; then
+            best_version="$v"
+            image_pkg="$pkg"
+        fi
+    done < <(apt-cache "${apt_opts[@]}" pkgnames linux-image- 2>/dev/null | grep -E '^linux-image-[0-9][^ ]*-cloud-amd64$' || true)
+    [ -n "$image_pkg" ] || die "could not resolve linux-image-cloud-amd64 in '$suite', and it has no linux-image-<version>-cloud-amd64"
+    log "$suite: no linux-image-cloud-amd64; newest versioned image: $image_pkg $best_version"
+fi
 abiname="${image_pkg#linux-image-}"
 abiname="${abiname%-cloud-amd64}"
-log "$suite: linux-image-cloud-amd64 -> $image_pkg"
 
 # Candidate packages that may carry the kernel image, in order of likelihood.
 candidates=()

@@ -3,8 +3,8 @@
 #
 # run-lane.sh copies this file into the payload (it is /payload/guest-tests.sh in the
 # guest) and runs it with busybox sh (POSIX sh, no bash) as root, with
-#   LANE_KERNEL=<lane name>        sid | trixie | bookworm | bookworm-nolandlock
-#   LANE_EXPECTED_ABI=<n>          10 | 6 | 2 | 0 (0 = Landlock not enabled)
+#   LANE_KERNEL=<lane name>        experimental | sid | trixie | bookworm | bookworm-nolandlock
+#   LANE_EXPECTED_ABI=<n>          11 | 10 | 6 | 2 | 0 (0 = Landlock not enabled)
 #   LANDLOCK_TEST_ABI=<n>          same value, for the library's kernel tests (F.7)
 # The payload (everything run-lane.sh was given, plus the static smoke test) is in
 # /payload, which is also on PATH. /tmp is a tmpfs; only loopback networking exists.

@@ -11,14 +11,15 @@
 # fails or reports an ABI other than the expected one.
 #
 # Why: conventions F.7 — besides the machine's own kernel, the library must be tested
-# against Landlock ABI 10 (UDP rights), 6, 2 and a kernel where Landlock is not
-# enabled. The matrix:
+# against Landlock ABI 11 (the newest it knows), 10 (UDP rights), 6, 2 and a kernel
+# where Landlock is not enabled. The matrix:
 #
-#   name                  suite     kernel command line                          ABI
-#   sid                   sid       (default)                                    10
-#   trixie                trixie    (default)                                     6
-#   bookworm              bookworm  lsm=landlock,lockdown,yama,integrity,apparmor 2
-#   bookworm-nolandlock   bookworm  lsm=lockdown,yama,integrity,apparmor          0
+#   name                  suite         kernel command line                           ABI
+#   experimental          experimental  (default)                                     11
+#   sid                   sid           (default)                                     10
+#   trixie                trixie        (default)                                      6
+#   bookworm              bookworm      lsm=landlock,lockdown,yama,integrity,apparmor  2
+#   bookworm-nolandlock   bookworm      lsm=lockdown,yama,integrity,apparmor           0
 #
 # --build: first build what the guests run and add it to the payload:
 #   swift build -c release --static-swift-stdlib --product landlock-probe   (and, in a second
@@ -36,6 +37,7 @@
 #     LANE_PAYLOAD="PATH ..." (whitespace-separated; relative paths are taken from the
 #     repository root). Each is copied under its base name; the shared libraries of
 #     every ELF file are added by boot.sh.
+# --kernels "NAME...": only these rows of the matrix (e.g. --kernels experimental).
 # Other environment: LANE_KERNELS (same as --kernels), LANE_TIMEOUT (per boot, default
 #   600 s), LANDLOCK_KERNEL_CACHE (kernel cache, see fetch-kernel.sh).
 #
@@ -59,6 +61,7 @@ die() {
 
 # name | suite | extra kernel command line | expected ABI
 matrix=(
+    "experimental|experimental||11"
     "sid|sid||10"
     "trixie|trixie||6"
     "bookworm|bookworm|lsm=landlock,lockdown,yama,integrity,apparmor|2"

@@ -84,7 +84,7 @@ public enum NotEnforcedReason: Sendable, Hashable, CustomStringConvertible {
         case .kernelTooOld(let needs, let kernel): "kernel ABI \(kernel.rawValue) < \(needs.rawValue)"
         case .softRequirementNotMet: "a soft requirement was not met, so the kernel enforces none of the ruleset"
         case .supervisorUnavailable(let kernel?, let reason):
-            "kernel ABI \(kernel.rawValue) < 10 and the supervisor cannot run here (\(reason))"
+            "kernel ABI \(kernel.rawValue) lacks it and the supervisor cannot run here (\(reason))"
         case .supervisorUnavailable(nil, let reason): "the supervisor cannot run here (\(reason))"
         case .supervisorDisabled(let kernel): "kernel ABI \(kernel.rawValue) < 10 and the supervisor is disabled"
         case .outerSupervisor: "an outer seccomp supervisor performs the socket calls outside this sandbox's layer"
@@ -257,8 +257,13 @@ public struct EnforcementPlan: Sendable, Hashable {
         fileSystem: FileSystemAccess([.makeSock, .resolveUnix])
     )
 
-    /// The rights a supervisor can enforce on kernels that lack them.
+    /// The network rights a supervisor can enforce on kernels that lack them.
     public static let supervisedRights = NetworkAccess.udp
+
+    /// The filesystem rights a supervisor can enforce on kernels that lack them: the lookup of
+    /// pathname UNIX sockets, which it performs for the program (connect, sends with an
+    /// address), before ABI 9.
+    public static let supervisedFileSystemRights = FileSystemAccess.resolveUnix
 
     /// The ruleset that gives a supervised sandbox a Landlock domain when the kernel has
     /// nothing else of the policy to enforce: handling make_block and refer and allowing both
@@ -303,11 +308,17 @@ public struct EnforcementPlan: Sendable, Hashable {
         // Inside a supervised sandbox whose supervisor takes registrations, this layer joins it.
         let nested = (!supervisedHandled.isEmpty || hasSocketRights) && environment.enclosing == .supervised
             && abi != nil
-        var wantsSupervisor = false
+        // fs.resolve_unix on a kernel before ABI 9 (or always, to compare with the kernel): the
+        // supervisor resolves the path and checks the socket it reaches. A nested layer's is
+        // not registered with the enclosing supervisor: it is not enforced there.
+        let supervisesLookup = request.supervisor == .always || (request.supervisor == .automatic && (abi ?? .v1) < .v9)
+        let supervisedFileSystem = supervisesLookup && !nested
+            ? ruleset.handledFileSystem.intersection(Self.supervisedFileSystemRights) : []
+        var wantsSupervisor = !supervisedFileSystem.isEmpty
         if !supervisedHandled.isEmpty && !nested {
             switch request.supervisor {
-            case .never: wantsSupervisor = false
-            case .automatic: wantsSupervisor = (abi ?? .v1) < .v10
+            case .never: break
+            case .automatic: wantsSupervisor = wantsSupervisor || (abi ?? .v1) < .v10
             case .always: wantsSupervisor = true
             }
         }
@@ -341,7 +352,7 @@ public struct EnforcementPlan: Sendable, Hashable {
         var refusedSupervised = false
         if case .supervisorUnavailable = refusal { refusedSupervised = true }
         let removesSupervised = withSupervisor || refusedSupervised
-        var kernelRuleset = removesSupervised ? ruleset.removingNetworkAccess(supervised) : ruleset
+        var kernelRuleset = removesSupervised ? ruleset.removingAccess(network: supervised, fileSystem: supervisedFileSystem) : ruleset
         if removesSupervised && kernelRuleset.handledFileSystem.isEmpty && kernelRuleset.handledNetwork.isEmpty
             && kernelRuleset.scopes.isEmpty
         {
@@ -400,7 +411,7 @@ public struct EnforcementPlan: Sendable, Hashable {
         let dropped = engine.dropped
         func enforcer(_ right: AccessRight, droppedHere: Bool, inGap: Bool) -> Enforcer {
             guard let abi else { return .nobody(.landlockUnavailable(landlock)) }
-            let isSupervised = supervised.contains(right)
+            let isSupervised = supervised.contains(right) || supervisedFileSystem.contains(right)
             if isSupervised && role == .own { return .supervisor }
             if isSupervised && role == .registersWithEnclosing { return .enclosingSupervisor }
             if right.introduced <= abi && !droppedHere {

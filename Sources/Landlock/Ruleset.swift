@@ -164,20 +164,30 @@ public struct Ruleset: Sendable, Hashable {
     /// strict (hard requirement) UDP request from a best-effort one.
     package var handledNetworkLevels: [CompatibilityLevel: NetworkAccess] { handledNetworkByLevel }
 
-    /// This ruleset without the given network rights: removed from every handled level, from
-    /// the quiet mask and from the rules (a rule left with no right is dropped). Used to hand
-    /// the kernel the part of a policy it enforces when the supervisor enforces the rest.
-    package func removingNetworkAccess(_ access: NetworkAccess) -> Ruleset {
+    /// This ruleset without the given rights: removed from every handled level, from the
+    /// quiet masks and from the rules (a rule left with no right is dropped). Used to hand the
+    /// kernel the part of a policy it enforces when the supervisor enforces the rest.
+    package func removingAccess(network: NetworkAccess, fileSystem: FileSystemAccess = []) -> Ruleset {
         var copy = self
         for (level, handled) in copy.handledNetworkByLevel {
-            let kept = handled.subtracting(access)
+            let kept = handled.subtracting(network)
             copy.handledNetworkByLevel[level] = kept.isEmpty ? nil : kept
         }
-        copy.quietNetwork.subtract(access)
+        for (level, handled) in copy.handledFileSystemByLevel {
+            let kept = handled.subtracting(fileSystem)
+            copy.handledFileSystemByLevel[level] = kept.isEmpty ? nil : kept
+        }
+        copy.quietNetwork.subtract(network)
+        copy.quietFileSystem.subtract(fileSystem)
         copy.rules = copy.rules.compactMap { rule in
-            guard case .netPort(var port, let level) = rule, !port.access.isDisjoint(with: access) else { return rule }
-            port.access.subtract(access)
-            return port.access.isEmpty ? nil : .netPort(port, level)
+            switch rule {
+            case .netPort(var port, let level):
+                port.access.subtract(network)
+                return port.access.isEmpty ? nil : .netPort(port, level)
+            case .pathBeneath(var beneath, let level):
+                beneath.access.subtract(fileSystem)
+                return beneath.access.isEmpty ? nil : .pathBeneath(beneath, level)
+            }
         }
         return copy
     }

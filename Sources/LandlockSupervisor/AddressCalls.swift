@@ -47,8 +47,23 @@ extension Supervisor {
         else { return reply(n.id, .error(EACCES)) }
         guard isValid(n.id) else { return }
         call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor, { [self] in
+            call.prepareLookup(kind, view)
             guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
-            reply(n.id, perform(operation, call.socket, address))
+            guard kind.domain == AF_UNIX, let unixPaths = call.context.unixPaths else {
+                return reply(n.id, perform(operation, call.socket, address))
+            }
+            // fs.resolve_unix, enforced here (UnixPathRules): connect looks the socket up;
+            // bind creates a socket file of the sandbox.
+            switch operation {
+            case .connect:
+                reply(n.id, unixPaths.resolving(
+                    address, process: call.facts.process, thread: call.notification.tid, lookup: call.unixLookup
+                ) { perform(.connect, call.socket, $0) })
+            case .bind:
+                let outcome = perform(.bind, call.socket, address)
+                if outcome == .value(0) { unixPaths.recordBind(address) }
+                reply(n.id, outcome)
+            }
         }, orElse: { [self] in reply(n.id, .error(EACCES)) })
     }
 

@@ -269,7 +269,7 @@ extension Supervisor {
         nested.add(
             NestedLayer(
                 anchor: process, anchorPidfd: pidfd, procDirectory: procDirectory, parent: parent,
-                context: CallContext(policy: policy, domain: domain, denials: denials)))
+                context: CallContext(policy: policy, domain: domain, denials: denials, unixPaths: enclosing.unixPaths)))
         threads.forget(n.tid)  // classified before it registered: now a member
         return .value(0)
     }
@@ -301,4 +301,7 @@ struct CallContext: @unchecked Sendable {
     let domain: DomainThread
     /// One per layer of `policy`.
     let denials: [DenialSink?]
+    /// The sandbox's fs.resolve_unix layer when the supervisor enforces it (UnixPathRules):
+    /// nested layers are inside the sandbox, so it applies to their members too.
+    let unixPaths: UnixPathRules?
 }

@@ -21,6 +21,10 @@ final class FileSystemView: @unchecked Sendable {
     private let workingDirectory: Int32
     /// The program's umask, for a call that creates a socket file.
     private let mask: mode_t?
+    /// Where the program's root is in the supervisor's (its name there, read while the call
+    /// was pending), when it differs: the fs.resolve_unix walk goes on above it, as the
+    /// kernel's does (UnixPathRules).
+    let rootName: [UInt8]?
 
     /// The view a call of thread `tid` on a socket of `kind` with `addresses` needs:
     /// `.some(nil)` when none is a pathname UNIX address (nothing to take), `nil` when the
@@ -52,15 +56,19 @@ final class FileSystemView: @unchecked Sendable {
         }
         if sameRoot {
             close(root)
-            return .some(FileSystemView(root: -1, workingDirectory: directory, mask: mask))
+            return .some(FileSystemView(root: -1, workingDirectory: directory, mask: mask, rootName: nil))
         }
-        return .some(FileSystemView(root: root, workingDirectory: directory, mask: mask))
+        var name = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/\(tid)/root", &name, Int(PATH_MAX))
+        let rootName = length > 0 ? name[0..<length].map { UInt8(bitPattern: $0) } : nil
+        return .some(FileSystemView(root: root, workingDirectory: directory, mask: mask, rootName: rootName))
     }
 
-    private init(root: Int32, workingDirectory: Int32, mask: mode_t?) {
+    private init(root: Int32, workingDirectory: Int32, mask: mode_t?, rootName: [UInt8]?) {
         self.root = root
         self.workingDirectory = workingDirectory
         self.mask = mask
+        self.rootName = rootName
     }
 
     /// Whether entering changes the thread's root: it cannot go back, so the call runs on a

@@ -192,7 +192,10 @@ public struct SandboxedCommand: Sendable {
             envp: environmentBytes ?? environment.map { Array($0.utf8) },
             setNoNewPrivileges: flags.contains(.noNewPrivileges) || supervised || registers
                 || plan.uncoveredProtocols == .seccompFilter,  // seccomp filters need no_new_privs
-            policy: supervised ? UDPPolicy(ruleset: ruleset) : nil, nest: nest,
+            policy: supervised ? UDPPolicy(ruleset: ruleset) : nil,
+            unixPaths: supervised && plan.enforcer(of: FileSystemAccess.rights[16]) == .supervisor  // resolve_unix
+                ? UnixPathRules(ruleset: ruleset) : nil,
+            nest: nest,
             denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: plan.environment.landlock.abi,
             dropCapabilities: dropCapabilities, refusesUncoveredProtocols: plan.uncoveredProtocols == .seccompFilter,
             explainDenials: explainDenials)

@@ -127,6 +127,7 @@ extension Supervisor {
                 guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
             }
             call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor, { [self, view] in
+                call.prepareLookup(kind, view)
                 guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
                 transmit(messages, from: 0, sent: 0, single: single, call, kind, flags: flags, blocking: blocking, mayBlock: true)
             }, orElse: { [self] in reply(n.id, .error(EACCES)) })
@@ -221,7 +222,7 @@ extension Supervisor {
     private func sendOne(_ message: CopiedMessage, _ call: Call, _ kind: SocketKind, flags: Int32) -> Outcome {
         let perform = { [self] () -> Outcome in
             guard kind.domain == AF_UNIX, !message.control.isEmpty else {
-                return sendMessage(call.socket, message, control: message.control, flags: flags)
+                return sendResolving(message, call, kind, control: message.control, flags: flags)
             }
             var control = message.control
             let duplicates: [Int32]
@@ -230,7 +231,7 @@ extension Supervisor {
             case .failure(let error): return .error(error.value)
             }
             defer { for fd in duplicates { Closer.close(fd, mayWait: true) } }  // Any file may be passed.
-            return sendMessage(call.socket, message, control: control, flags: flags)
+            return sendResolving(message, call, kind, control: control, flags: flags)
         }
         if let family = kind.udpFamily {
             return udpLock.withLock { _ in
@@ -238,6 +239,27 @@ extension Supervisor {
             }
         }
         return perform()
+    }
+
+    /// A message to a pathname UNIX socket where the supervisor enforces fs.resolve_unix
+    /// (UnixPathRules): sent to the socket the lookup reached, if allowed. Others as they are.
+    private func sendResolving(
+        _ message: CopiedMessage, _ call: Call, _ kind: SocketKind, control: [UInt8], flags: Int32
+    ) -> Outcome {
+        // Only datagram sockets look the destination up (stream and seqpacket sockets ignore
+        // or refuse it).
+        guard kind.domain == AF_UNIX, kind.type == Int32(SOCK_DGRAM.rawValue), let unixPaths = call.context.unixPaths,
+            let address = message.address
+        else {
+            return sendMessage(call.socket, message, control: control, flags: flags)
+        }
+        return unixPaths.resolving(
+            address, process: call.facts.process, thread: call.notification.tid, lookup: call.unixLookup
+        ) { resolved in
+            var redirected = message
+            redirected.address = resolved
+            return sendMessage(call.socket, redirected, control: control, flags: flags)
+        }
     }
 
     /// The UDP decision for one message on `socket` (the UDP lock held), then `perform`.

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+internal import CLandlock
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -51,15 +51,16 @@ final class Supervisor: @unchecked Sendable {
     let rootContext: CallContext
 
     init(
-        listener: Int32, policy: UDPPolicy, denials: DenialSink?, domain: DomainThread, droppedCapabilities: UInt64,
-        observer: CallObserver? = nil
+        listener: Int32, policy: UDPPolicy, unixPaths: UnixPathRules?, denials: DenialSink?, domain: DomainThread,
+        droppedCapabilities: UInt64, observer: CallObserver? = nil
     ) {
         self.observer = observer
         self.listener = listener
         self.domain = domain
         self.droppedCapabilities = droppedCapabilities
         rootContext = CallContext(
-            policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count))
+            policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count),
+            unixPaths: unixPaths)
         let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
         supportsThreadPidfd = probe >= 0
         if probe >= 0 { close(probe) }

@@ -12,8 +12,10 @@ import LandlockSupervisor
 /// netlink socket. This check works unprivileged, but it is a model of the kernel's: paths are
 /// compared after resolving symbolic links (the kernel compares the inodes the rules were
 /// opened on, so bind mounts can differ), and a file the command creates is judged on its
-/// directory's `make_*` right only. UDP denials are logged by the supervisor itself (which
-/// decides them), so they are left out here unless the kernel enforces UDP.
+/// directory's `make_*` right only. Only the rights someone enforces here are checked (the
+/// kernel, or the supervisor for `fs.resolve_unix` before ABI 9); UDP denials are logged by
+/// the supervisor itself (which decides them), so they are left out here unless the kernel
+/// enforces UDP.
 struct DenialExplainer: Sendable {
     let rules: [(path: String, access: FileSystemAccess)]
     let handledFileSystem: FileSystemAccess
@@ -21,17 +23,27 @@ struct DenialExplainer: Sendable {
     let handledNetwork: NetworkAccess
     let scopes: Scope
 
-    /// `abi`: what the kernel enforces; `resolve`: a rule's path as the kernel will see it.
-    init(policy: SandboxPolicy, abi: LandlockABI, resolve: (String) -> String?) {
+    /// `enforcer`: who enforces a right here (the sandbox's ``EnforcementPlan``); `resolve`: a
+    /// rule's path as the kernel will see it.
+    init(policy: SandboxPolicy, enforcer: (AccessRight) -> Enforcer?, resolve: (String) -> String?) {
         rules = policy.paths.compactMap { grant in resolve(grant.path).map { ($0, grant.access) } }
-        handledFileSystem = policy.explicitFileSystem.union(policy.implicitFileSystem).intersection(.all(in: abi))
+        func checked(_ right: AccessRight) -> Bool {
+            switch enforcer(right) {
+            case .kernel?: true
+            // The supervisor logs the UDP calls it denies itself.
+            case .supervisor?: right.kind == .fileSystem
+            default: false
+            }
+        }
+        func union<Bits: LandlockBitmask>(_ bits: Bits) -> Bits {
+            bits.accessRights.filter(checked).reduce(into: Bits()) { $0.formUnion(Bits($1)!) }
+        }
+        handledFileSystem = union(policy.explicitFileSystem.union(policy.implicitFileSystem))
         var ports: [Int: NetworkAccess] = [:]
         for grant in policy.ports { ports[grant.port, default: []].formUnion(grant.access) }
         self.ports = ports
-        var network = policy.explicitNetwork.union(policy.implicitNetwork).intersection(.all(in: abi))
-        if abi < .v10 { network.subtract(.udp) }
-        handledNetwork = network
-        scopes = policy.explicitScopes.union(policy.implicitScopes).intersection(.all(in: abi))
+        handledNetwork = union(policy.explicitNetwork.union(policy.implicitNetwork))
+        scopes = union(policy.explicitScopes.union(policy.implicitScopes))
     }
 
     /// The denial lines of one observation (none when the policy allows it).

@@ -69,7 +69,8 @@ enum Launcher {
         if policy.logDenials {
             // Everything else the command is denied, checked against the policy as the
             // supervisor observes its calls (DenialExplainer).
-            let explainer = DenialExplainer(policy: policy, abi: LandlockStatus.current.abi ?? .v1) { path in
+            let plan = try? command.plan()
+            let explainer = DenialExplainer(policy: policy, enforcer: { plan?.enforcer(of: $0) }) { path in
                 guard let resolved = realpath(RawBytes.openablePath(path), nil) else { return nil }
                 defer { free(resolved) }
                 return String(cString: resolved)

@@ -130,7 +130,7 @@ struct NetworkOptions: ParsableArguments {
     var unrestrictedNet = false
 
     @Option(help: ArgumentHelp(
-        "Who enforces the UDP rights on kernels without Landlock ABI 10: auto (the supervisor when needed), always (even on ABI 10), never.",
+        "Who enforces the UDP rights on kernels without Landlock ABI 10, and fs.resolve_unix (pathname UNIX sockets) on kernels without ABI 9: auto (the supervisor when needed), always (UDP: even on ABI 10), never (not enforced there, and the command is exec'd in place).",
         valueName: "mode"))
     var udpSupervisor: UDPSupervisorMode = .auto
 

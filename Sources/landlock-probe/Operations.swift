@@ -66,6 +66,13 @@ func parseAddress(_ token: String, _ environment: OperationEnvironment) throws(T
         setFamily(AF_UNIX)
         return SocketAddress(bytes: bytes, length: 2)
     }
+    if token.hasPrefix("unixpath:") {  // a pathname, with @DIR expanded
+        let path = Array(try environment.path(String(token.dropFirst(9))).utf8)
+        setFamily(AF_UNIX)
+        guard path.count < 108 else { throw TableError(description: "path too long for sockaddr_un: '\(token)'") }
+        for (index, byte) in path.enumerated() { bytes[2 + index] = byte }
+        return SocketAddress(bytes: bytes, length: 2 + path.count + 1)
+    }
     if token.hasPrefix("unix:") {
         let path = Array(token.dropFirst(5).utf8)
         setFamily(AF_UNIX)
@@ -122,6 +129,8 @@ let socketKinds: [String: (Int32, Int32, Int32)] = [
     "raw4": (AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_UDP)),
     "raw6": (AF_INET6, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_UDP)),
     "unix-dgram": (AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0),
+    "unix-stream": (AF_UNIX, Int32(SOCK_STREAM.rawValue), 0),
+    "unix-seqpacket": (AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0),
 ]
 
 let errnoNames: [Int32: String] = [
@@ -236,6 +245,15 @@ func perform(_ words: [String], index: Int, in environment: OperationEnvironment
         guard let sendmmsg = sendmmsgFunction else { return "ENOSYS" }
         let count = sendmmsg(fd, headers, UInt32(addresses.count), 0)
         return count < 0 ? errnoName(errno) : String(count)
+    case "listen":
+        try arguments(1)
+        return result(Int(Glibc.listen(try environment.socket(words[1]), 16)))
+    case "symlink":
+        try arguments(2)
+        return result(Int(Glibc.symlink(try environment.path(words[1]), try environment.path(words[2]))))
+    case "chdir":
+        try arguments(1)
+        return result(Int(Glibc.chdir(try environment.path(words[1]))))
     case "create", "truncate":
         try arguments(1)
         let path = try environment.path(words[1])

@@ -67,11 +67,13 @@ struct RowSpec {
     var handledFileSystem: FileSystemAccess { layers.reduce([]) { $0.union($1.fileSystem) } }
 
     /// The lowest kernel ABI for supervisor mode: stated, or the newest ABI among the handled
-    /// rights the kernel still enforces there (everything but UDP).
+    /// rights the kernel still enforces there (everything but the supervised ones: UDP and
+    /// fs.resolve_unix).
     var effectiveSupervisorABI: Int {
         if let supervisorABI { return supervisorABI }
-        let kernelNetwork = handledNetwork.subtracting(.udp)
-        return max(kernelNetwork.minimumABI?.rawValue ?? 1, handledFileSystem.minimumABI?.rawValue ?? 1)
+        let kernelNetwork = handledNetwork.subtracting(EnforcementPlan.supervisedRights)
+        let kernelFileSystem = handledFileSystem.subtracting(EnforcementPlan.supervisedFileSystemRights)
+        return max(kernelNetwork.minimumABI?.rawValue ?? 1, kernelFileSystem.minimumABI?.rawValue ?? 1)
     }
 }
 
@@ -135,7 +137,7 @@ func parseOperation(_ items: [String], line: Int) throws(TableError) -> Operatio
 }
 
 let operationVerbs: Set<String> = [
-    "socket", "bind", "connect", "sendto", "send", "write", "sendmsg", "sendmmsg", "create", "truncate",
+    "socket", "bind", "connect", "sendto", "send", "write", "sendmsg", "sendmmsg", "create", "truncate", "listen", "symlink", "chdir",
 ]
 
 func parseTable(_ text: String) throws(TableError) -> [RowSpec] {

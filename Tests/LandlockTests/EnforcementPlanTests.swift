@@ -70,7 +70,9 @@ struct EnforcementPlanTests {
             default: return abi >= .v7 ? .kernel(.landlock(since: .v7)) : .nobody(.kernelTooOld(needs: .v7, kernel: abi))
             }
         }
-        if udp && abi < .v10 {
+        // fs.resolve_unix before ABI 9: the sandbox's own supervisor, not a nested layer's.
+        let supervisedLookup = right.auditName == "fs.resolve_unix" && abi < .v9 && enclosing != .supervised
+        if (udp && abi < .v10) || supervisedLookup {
             if case .unavailable(let reason) = supervisor {
                 return .nobody(.supervisorUnavailable(kernel: abi, reason: reason))
             }
@@ -126,6 +128,31 @@ struct EnforcementPlanTests {
             #expect(plan.kernelRuleset == EnforcementPlan.protectiveRuleset)
             #expect(plan.supervisorRole == .own)
             #expect(plan.entries.map(\.enforcer) == [.supervisor, .supervisor])
+        }
+    }
+
+    @Test("fs.resolve_unix: the supervisor before ABI 9, the kernel from 9, nobody when disabled", arguments: Kernel.allCases)
+    func onlyResolveUnix(kernel: Kernel) throws {
+        let resolveUnix = FileSystemAccess.rights[16]
+        #expect(resolveUnix.auditName == "fs.resolve_unix")
+        let ruleset = try Ruleset().handling(FileSystemAccess([.resolveUnix, .makeSock]))
+        for mode in [SupervisorMode.automatic, .never] {
+            let plan = try EnforcementPlan(
+                .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: mode), in: .init(landlock: kernel.status))
+            guard let abi = kernel.status.abi else {
+                #expect(plan.enforcer(of: resolveUnix) == .nobody(.landlockUnavailable(kernel.status)))
+                continue
+            }
+            if abi >= .v9 {
+                #expect(plan.enforcer(of: resolveUnix) == .kernel(.landlock(since: .v9)))
+                #expect(plan.supervisorRole == .none)
+            } else if mode == .automatic {
+                #expect(plan.enforcer(of: resolveUnix) == .supervisor)
+                #expect(plan.supervisorRole == .own)
+            } else {
+                #expect(plan.enforcer(of: resolveUnix) == .nobody(.kernelTooOld(needs: .v9, kernel: abi)))
+                #expect(plan.supervisorRole == .none)
+            }
         }
     }
 

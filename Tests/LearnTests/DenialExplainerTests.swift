@@ -8,7 +8,9 @@ import Testing
 /// The lines of `--log-denials` for observed calls, checked against a policy without a kernel.
 @Suite("Denial explainer")
 struct DenialExplainerTests {
-    static func explainer(abi: LandlockABI = .v7) -> DenialExplainer {
+    /// The kernel enforces what `abi` has; with `supervised`, the supervisor enforces the
+    /// UDP rights and fs.resolve_unix the kernel lacks.
+    static func explainer(abi: LandlockABI = .v7, supervised: Bool = false) -> DenialExplainer {
         var policy = SandboxPolicy()
         policy.implicitFileSystem = FileSystemAccess.all(in: .newest)
         policy.implicitNetwork = NetworkAccess.all(in: .newest)
@@ -18,11 +20,18 @@ struct DenialExplainerTests {
             .init(path: "/home/u/data", access: FileSystemGrant.rw.access, ignoreIfMissing: false, source: "--rw"),
         ]
         policy.ports = [.init(port: 443, access: .connectTCP, source: "--connect-tcp")]
-        return DenialExplainer(policy: policy, abi: abi) { $0 }
+        let enforcer = { (right: AccessRight) -> Enforcer? in
+            if right.introduced <= abi { return .kernel(.landlock(since: right.introduced)) }
+            let supervisable = right.auditName == "fs.resolve_unix" || right.kind == .network
+            return supervised && supervisable ? .supervisor : nil
+        }
+        return DenialExplainer(policy: policy, enforcer: enforcer) { $0 }
     }
 
-    static func lines(_ subject: Observation.Subject, created: Bool = false, abi: LandlockABI = .v7) -> [String] {
-        explainer(abi: abi).lines(for: Observation(subject, created: created, program: "p"))
+    static func lines(
+        _ subject: Observation.Subject, created: Bool = false, abi: LandlockABI = .v7, supervised: Bool = false
+    ) -> [String] {
+        explainer(abi: abi, supervised: supervised).lines(for: Observation(subject, created: created, program: "p"))
     }
 
     @Test func fileDenialsNameTheRightsAndTheOption() {
@@ -49,6 +58,10 @@ struct DenialExplainerTests {
         #expect(Self.lines(.path("/run/app.sock", .resolveUnix), abi: .v9) == [
             "blockers=fs.resolve_unix path=/run/app.sock (allowed by --rw /run/app.sock)",
         ])
+        // Before ABI 9 the supervisor enforces it, and does not log it itself.
+        #expect(Self.lines(.path("/run/app.sock", .resolveUnix), supervised: true) == [
+            "blockers=fs.resolve_unix path=/run/app.sock (allowed by --rw /run/app.sock)",
+        ])
         #expect(Self.lines(.path("/etc/new", .writeFile), created: true).isEmpty)
     }
 
@@ -57,7 +70,7 @@ struct DenialExplainerTests {
         #expect(Self.lines(.port(443, .connectTCP)).isEmpty)
         #expect(Self.lines(.port(8080, .bindTCP)) == ["blockers=net.bind_tcp src=8080 (allowed by --bind-tcp 8080)"])
         // Below ABI 10 the supervisor decides UDP and logs it itself.
-        #expect(Self.lines(.port(53, .connectSendUDP)).isEmpty)
+        #expect(Self.lines(.port(53, .connectSendUDP), supervised: true).isEmpty)
         #expect(Self.lines(.port(53, .connectSendUDP), abi: .v10) == [
             "blockers=net.connect_send_udp dest=53 (allowed by --connect-udp 53)",
         ])

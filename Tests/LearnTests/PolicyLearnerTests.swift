@@ -111,7 +111,7 @@ struct PolicyLearnerTests {
             existing: [])
         #expect(learner.portRules.map(\.port) == [0, 53, 443])
         #expect(learner.crossed == .signal)
-        let file = LearnedPolicyFile(learner: learner, abi: .v6, udp: true, variables: [])
+        let file = LearnedPolicyFile(learner: learner, abi: .v6, supervisor: true, variables: [])
         #expect(file.scopes == .abstractUnixSocket)
         #expect(file.handledNetwork == [.bindTCP, .connectTCP, .bindUDP, .connectSendUDP])
     }
@@ -119,7 +119,7 @@ struct PolicyLearnerTests {
     @Test func templatesUseTheLongestVariableAndEscapeDollars() {
         let learner = Self.learn([], existing: [])
         let file = LearnedPolicyFile(
-            learner: learner, abi: .v7, udp: false, variables: [("home", "/home/u"), ("cwd", "/home/u/project")])
+            learner: learner, abi: .v7, supervisor: false, variables: [("home", "/home/u"), ("cwd", "/home/u/project")])
         #expect(file.template("/home/u/project/a$b") == "${cwd}/a$$b")
         #expect(file.template("/home/u/.gitconfig") == "${home}/.gitconfig")
         #expect(file.template("/home/user2/x") == "/home/user2/x")
@@ -129,9 +129,22 @@ struct PolicyLearnerTests {
     @Test func rightsTheABIDoesNotHandleAreLeftOutAndNamed() {
         let learner = Self.learn(
             [Observation(.path("/run/x.sock", .resolveUnix), program: "client")], existing: ["/run/x.sock"])
-        let file = LearnedPolicyFile(learner: learner, abi: .v7, udp: false, variables: [])
+        let file = LearnedPolicyFile(learner: learner, abi: .v7, supervisor: false, variables: [])
         #expect(file.paths.isEmpty)
-        #expect(file.notes == ["used but not handled at ABI 7, so not restricted: resolve_unix"])
+        #expect(file.notes == ["used but not handled here (kernel ABI 7), so not restricted: resolve_unix"])
+        // The supervisor enforces it before ABI 9.
+        let supervised = LearnedPolicyFile(learner: learner, abi: .v7, supervisor: true, variables: [])
+        #expect(supervised.paths.map(\.parent) == ["/run/x.sock"])
+        #expect(supervised.handledFileSystem.contains(.resolveUnix))
+    }
+
+    /// A program names itself (prctl PR_SET_NAME): its name cannot break the file.
+    @Test func programNamesCannotBreakTheFile() throws {
+        let learner = Self.learn(
+            [Observation(.path("/home/u/project/a", .readFile), program: "x\r[y]\u{7F}")], existing: ["/home/u/project/a"])
+        let text = LearnedPolicyFile(learner: learner, abi: .v7, supervisor: false, variables: []).text
+        #expect(text.contains("# used by x?[y]? (read_file)\n"))
+        _ = try PolicyFile.parse(Array(text.utf8), format: .toml, file: "learned.toml")
     }
 
     /// The written file reads back through the policy-file interpreter as the same rules.
@@ -146,12 +159,13 @@ struct PolicyLearnerTests {
             ],
             existing: ["/home/u/project/data/in.txt", "/usr/bin/cat"])
         var file = LearnedPolicyFile(
-            learner: learner, abi: .v7, udp: true, variables: [("home", "/home/u"), ("cwd", "/home/u/project")])
-        file.command = ["sh", "-c", "cat data/in.txt > out"]
+            learner: learner, abi: .v7, supervisor: true, variables: [("home", "/home/u"), ("cwd", "/home/u/project")])
+        file.command = ["sh", "-c", "cat data/in.txt > out\necho it's done"]
         let text = file.text
         let document = try PolicyFile.parse(Array(text.utf8), format: .toml, file: "learned.toml")
+        #expect(text.hasPrefix("# A landlockconfig policy written by `landlock-exec learn` from a run of:\n#   sh -c \"cat data/in.txt > out\\necho it's done\"\n"))
         #expect(document.abi == .v7)
-        #expect(document.handledFileSystem == FileSystemAccess.all(in: .v7))
+        #expect(document.handledFileSystem == FileSystemAccess.all(in: .v7).union(.resolveUnix))
         #expect(document.scopes == Scope.all(in: .v7))
         #expect(document.variables.map(\.name) == ["cwd"])
         #expect(document.pathRules.map(\.text) == ["${cwd}", "${cwd}/data/in.txt", "/usr"])
@@ -162,7 +176,7 @@ struct PolicyLearnerTests {
         // --append: a second run's file merged with the first keeps both, with their comments.
         var second = LearnedPolicyFile(
             learner: Self.learn([Observation(.path("/home/u/project/b.txt", .readFile), program: "less")], existing: ["/home/u/project/b.txt"]),
-            abi: .v7, udp: true,
+            abi: .v7, supervisor: true,
             variables: LearnedPolicyFile.variables(home: "/home/u", workingDirectory: "/home/u/project", previous: document.variables))
         second.merge(previous: document, comments: LearnedPolicyFile.comments(in: text))
         let merged = try PolicyFile.parse(Array(second.text.utf8), format: .toml, file: "merged.toml")

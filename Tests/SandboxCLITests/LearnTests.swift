@@ -143,6 +143,25 @@ struct LearnTests {
         #expect(policy.contains("scoped = [\"abstract_unix_socket\"]\n"), "\(policy)")
     }
 
+    /// A pathname UNIX socket connected to gets fs.resolve_unix on that socket only (the
+    /// kernel enforces it from ABI 9, the supervisor before), and --log-denials names another.
+    @Test func pathnameUnixSocketsStayGranular() throws {
+        let scratch = Scratch()
+        let used = UnixListener(scratch.path + "/used.sock"), other = UnixListener(scratch.path + "/other.sock")
+        defer { withExtendedLifetime((used, other)) {} }
+        let connect = { (name: String) in python("socket.socket(socket.AF_UNIX).connect(\"\(name)\")") }
+        let learned = Self.run(in: scratch.path, ["learn", "--output", "p.toml", "--"] + connect("used.sock"))
+        #expect(learned.status == 0, "\(learned)")
+        let policy = try #require(Self.read(scratch.path + "/p.toml"))
+        #expect(policy.contains("allowed_access = [\"resolve_unix\"]\nparent = [\"${cwd}/used.sock\"]\n"), "\(policy)")
+        let again = Self.run(in: scratch.path, ["--quiet", "--config", "p.toml", "--"] + connect("used.sock"))
+        #expect(again.status == 0, "\(again)")
+        let denied = Self.run(in: scratch.path, ["--quiet", "--log-denials", "--config", "p.toml", "--"] + connect("other.sock"))
+        #expect(denied.status == 13, "\(denied)")
+        let socket = scratch.path + "/other.sock"
+        #expect(denied.standardError.contains("landlock: blockers=fs.resolve_unix path=\(socket) (allowed by --rw \(socket))\n"), "\(denied)")
+    }
+
     /// An abstract UNIX socket of a process outside the run lifts that scope; one the run binds
     /// itself does not.
     @Test func abstractSocketsCrossTheScopeOnlyWhenOutside() throws {

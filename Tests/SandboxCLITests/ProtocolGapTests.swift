@@ -29,8 +29,8 @@ struct ProtocolGapTests {
         except OSError as e: print("tcp connect", e.errno)
         """
 
-    /// Supervised (the default: UDP rules on this kernel) and kernel path (no UDP rules).
-    @Test(arguments: [[], ["--unrestricted", "udp"]])
+    /// Supervised (the default: UDP rules on this kernel) and kernel path (no supervisor).
+    @Test(arguments: [[], ["--unrestricted", "udp", "--udp-supervisor", "never"]])
     func mptcpIsRefusedWhileTCPRightsAreHandled(extra: [String]) {
         let listener = Listener()
         let result = exec(["--quiet"] + extra + ["--", "/usr/bin/python3", "-c", Self.probe, "\(listener.port)"])

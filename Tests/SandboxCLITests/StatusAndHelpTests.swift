@@ -27,7 +27,7 @@ struct StatusAndHelpTests {
           fs.refer                          enforced by the kernel (ABI 2)
           fs.truncate                       enforced by the kernel (ABI 3)
           fs.ioctl_dev                      enforced by the kernel (ABI 5)
-          fs.resolve_unix                   not enforced: kernel ABI 7 < 9
+          fs.resolve_unix                   enforced by the supervisor (seccomp user notification)
 
         Network rights:
           net.bind_tcp                      enforced by the kernel (ABI 4)

@@ -63,7 +63,8 @@ struct SupervisorReachTests {
             import socket, sys
             u = socket.socket(socket.AF_UNIX); u.connect(sys.argv[1]); u.recv(1)
             """
-        let result = exec(["--quiet", "--rox", "/", "--", "/usr/bin/python3", "-c", client, socketPath])
+        // --rw grants fs.resolve_unix beneath the scratch directory: the socket is reachable.
+        let result = exec(["--quiet", "--rox", "/", "--rw", scratch.path, "--", "/usr/bin/python3", "-c", client, socketPath])
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         #expect(result.status == 0, "\(result)")

@@ -373,11 +373,11 @@ struct ThreatModelCLITests {
 
     /// Attack: as root, a raw IPPROTO_UDP socket carries a UDP datagram to a denied port, and an
     /// AF_PACKET socket is opened; CAP_NET_RAW and CAP_NET_ADMIN must be gone from every set.
-    /// Supervised (default) and kernel path (`--unrestricted udp`: landlock-exec execs).
+    /// Supervised (default) and kernel path (`--udp-supervisor never`: landlock-exec execs).
     @Test(arguments: ["supervised", "kernel"])
     func finding7_rawAndPacketSocketsAreRefusedWhenTheNetworkIsRestricted(path: String) {
         let denied = UDPReceiver()
-        let options = path == "supervised" ? supervised(connect: [53]) : ["--quiet", "--rox", "/", "--unrestricted", "udp", "--"]
+        let options = path == "supervised" ? supervised(connect: [53]) : ["--quiet", "--rox", "/", "--unrestricted", "udp", "--udp-supervisor", "never", "--"]
         let result = exec(options + [attackHelper!, "raw", "\(denied.port)"])
         let values = fields(result.standardOutput)
         #expect(result.status == 0, "\(result)")
@@ -394,7 +394,7 @@ struct ThreatModelCLITests {
     @Test(arguments: ["supervised", "kernel"])
     func finding7_keepNetworkCapabilitiesKeepsThem(path: String) {
         let denied = UDPReceiver()
-        let options = path == "supervised" ? supervised(connect: [53]) : ["--quiet", "--rox", "/", "--unrestricted", "udp", "--"]
+        let options = path == "supervised" ? supervised(connect: [53]) : ["--quiet", "--rox", "/", "--unrestricted", "udp", "--udp-supervisor", "never", "--"]
         let result = exec(["--keep-network-capabilities"] + options + [attackHelper!, "raw", "\(denied.port)"])
         let values = fields(result.standardOutput)
         #expect(result.status == 0, "\(result)")

@@ -135,7 +135,7 @@ let rows: [Row] = [
         #expect(layer.handled == .udp)
         #expect(layer.connectSendPorts == [53])
         #expect(layer.bindPorts == [0])
-        let stripped = ruleset.removingNetworkAccess(.udp)
+        let stripped = ruleset.removingAccess(network: .udp)
         #expect(stripped.handledNetwork == .tcp)
         #expect(stripped.rules.count == 1)
     }

@@ -44,8 +44,10 @@ extension LandlockExec {
                 rewrite an argument after it was read. Like every sandbox of landlock-exec, it \
                 runs with no_new_privs (set-user-ID bits do not apply).
 
-                Rights this kernel's Landlock cannot restrict (for example fs.resolve_unix below \
-                ABI 9) are left unhandled in the policy and named in its header.
+                The policy handles every right of this kernel's Landlock ABI, and the rights the \
+                supervisor enforces where the kernel lacks them (UDP before ABI 10, \
+                fs.resolve_unix before ABI 9) when it can run here; a right used but enforced by \
+                nobody here is left unhandled and named in the policy's header.
                 """)
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Write the policy to FILE.", valueName: "file"))
@@ -121,9 +123,8 @@ extension LandlockExec {
             var learner = PolicyLearner(environment: .init(home: home, workingDirectory: workingDirectory, exists: Self.exists))
             learner.add(observations)
             let abi = LandlockStatus.current.abi ?? .v1
-            let udp = abi >= .v10 || SupervisorAvailability.current == .available
             var file = LearnedPolicyFile(
-                learner: learner, abi: abi, udp: udp,
+                learner: learner, abi: abi, supervisor: SupervisorAvailability.current == .available,
                 variables: LearnedPolicyFile.variables(
                     home: home, workingDirectory: workingDirectory, previous: previous?.document.variables ?? []))
             file.command = commandLine

@@ -31,11 +31,12 @@ struct LearnedPolicyFile {
     var notes: [String] = []
 
     /// What the run needs and the kernel/tool can enforce: `abi` is the ABI whose rights are
-    /// handled; UDP rights are handled when `udp` (the kernel's ABI 10 or the supervisor).
-    init(learner: PolicyLearner, abi: LandlockABI, udp: Bool, variables: [(name: String, value: String)]) {
+    /// handled; with `supervisor` (it can run here), also the rights it enforces where the
+    /// kernel lacks them: UDP (ABI 10) and fs.resolve_unix (ABI 9).
+    init(learner: PolicyLearner, abi: LandlockABI, supervisor: Bool, variables: [(name: String, value: String)]) {
         self.abi = abi
-        handledFileSystem = FileSystemAccess.all(in: abi)
-        handledNetwork = NetworkAccess.all(in: abi).union(udp ? NetworkAccess.udp : [])
+        handledFileSystem = FileSystemAccess.all(in: abi).union(supervisor ? .resolveUnix : [])
+        handledNetwork = NetworkAccess.all(in: abi).union(supervisor ? NetworkAccess.udp : [])
         scopes = Scope.all(in: abi).subtracting(learner.crossed)
         self.variables = variables.filter { $0.value != "/" && !$0.value.isEmpty }
         var dropped: FileSystemAccess = []
@@ -50,7 +51,7 @@ struct LearnedPolicyFile {
             paths.append(PathEntry(parent: template(rule.path), access: access, comments: [Self.comment(rule)]))
         }
         if !dropped.isEmpty {
-            notes.append("used but not handled at ABI \(abi.rawValue), so not restricted: \(dropped.accessRights.map(\.name).joined(separator: ", "))")
+            notes.append("used but not handled here (kernel ABI \(abi.rawValue)), so not restricted: \(dropped.accessRights.map(\.name).joined(separator: ", "))")
         }
         var droppedNet: NetworkAccess = []
         var byAccess: [(NetworkAccess, [PolicyLearner.PortRule])] = []
@@ -65,7 +66,7 @@ struct LearnedPolicyFile {
         }
         for (access, rules) in byAccess {
             let comments = rules.map { rule in
-                "port \(rule.port): " + rule.users.keys.sorted().map { "\($0) (\(rule.users[$0]!.accessRights.map(\.name).joined(separator: ", ")))" }.joined(separator: ", ")
+                "port \(rule.port): " + rule.users.keys.sorted().map { "\(Self.programName($0)) (\(rule.users[$0]!.accessRights.map(\.name).joined(separator: ", ")))" }.joined(separator: ", ")
             }
             ports.append(PortEntry(ports: rules.map(\.port), access: access, comments: comments))
         }
@@ -73,7 +74,7 @@ struct LearnedPolicyFile {
 
     static func comment(_ rule: PolicyLearner.PathRule) -> String {
         var text = "used by " + rule.users.keys.sorted().map { user in
-            "\(user) (\(rule.users[user]!.accessRights.map(\.name).joined(separator: ", ")))"
+            "\(programName(user)) (\(rule.users[user]!.accessRights.map(\.name).joined(separator: ", ")))"
         }.joined(separator: ", ")
         if !rule.notes.isEmpty { text += "; " + rule.notes.sorted().map(\.rawValue).joined(separator: "; ") }
         return text
@@ -165,12 +166,12 @@ struct LearnedPolicyFile {
 
     var text: String {
         var out = "# A landlockconfig policy written by `landlock-exec learn`"
-        if !command.isEmpty { out += " from a run of:\n#   " + command.joined(separator: " ") }
+        if !command.isEmpty { out += " from a run of:\n#   " + command.map(Self.commentWord).joined(separator: " ") }
         out += "\n# Run the command under it with: landlock-exec --config FILE -- COMMAND...\n"
         for note in notes { out += "# Note: \(note)\n" }
         out += "abi = \(abi.rawValue)\n"
         for variable in variables where paths.contains(where: { $0.parent.hasPrefix("${\(variable.name)}") }) {
-            out += "\n[[variable]]\nname = \"\(variable.name)\"\nliteral = [\(Self.quoted(variable.value))]\n"
+            out += "\n[[variable]]\nname = \"\(variable.name)\"\nliteral = [\(quoted(variable.value))]\n"
         }
         out += "\n[[ruleset]]\n"
         out += "handled_access_fs = \(Self.names(handledFileSystem.accessRights))\n"
@@ -179,7 +180,7 @@ struct LearnedPolicyFile {
         for entry in paths {
             out += "\n"
             for comment in entry.comments { out += "# \(comment)\n" }
-            out += "[[path_beneath]]\nallowed_access = \(Self.names(entry.access.accessRights))\nparent = [\(Self.quoted(entry.parent))]\n"
+            out += "[[path_beneath]]\nallowed_access = \(Self.names(entry.access.accessRights))\nparent = [\(quoted(entry.parent))]\n"
         }
         for entry in ports {
             out += "\n"
@@ -189,13 +190,25 @@ struct LearnedPolicyFile {
         return out
     }
 
-    static func names(_ rights: [AccessRight]) -> String {
-        "[" + rights.map { quoted($0.name) }.joined(separator: ", ") + "]"
+    /// A program name (its `comm`, which the program sets) fit for a comment line: control
+    /// characters, which TOML forbids in comments, become `?`.
+    static func programName(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.unicodeScalars.map {
+            $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? "?" : $0
+        }))
     }
 
-    /// A TOML basic string.
-    static func quoted(_ text: String) -> String {
-        "\"" + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
+    /// An argument as one word on one comment line: as it is when plain, else as a quoted
+    /// string with escapes (a newline would end the comment).
+    static func commentWord(_ word: String) -> String {
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy {
+            ($0.properties.isAlphabetic && $0.isASCII) || "0123456789_./=:,@%+-".unicodeScalars.contains($0)
+        }
+        return plain ? word : quoted(word)
+    }
+
+    static func names(_ rights: [AccessRight]) -> String {
+        "[" + rights.map { quoted($0.name) }.joined(separator: ", ") + "]"
     }
 }
 

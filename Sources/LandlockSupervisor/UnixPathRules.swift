@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// fs.resolve_unix on kernels before ABI 9 (Linux 7.1): the supervisor performs the lookup of a
+// pathname UNIX socket for the program's connect(2) and sends with an address, and applies
+// the kernel's `hook_unix_find` to the socket the lookup reached (spec/landlock-abi.md §8):
+//
+// 1. The path is resolved once, by the executor thread that performs the call, in the
+//    program's root and working directory and with its credentials, to an O_PATH descriptor
+//    (symlinks, `..`, magic links such as /proc/self/fd/N: whatever the kernel's lookup
+//    follows). Resolution errors are the lookup's (ENOENT, ENOTDIR, ELOOP, EACCES...).
+// 2. The socket file and each directory above it, up to the root, is compared by identity
+//    (device, inode) with the paths of the rules that grant fs.resolve_unix: a match grants
+//    it, as a rule beneath which the socket lies does in the kernel.
+// 3. Same-domain exception: a socket file that a process of the sandbox bound (the
+//    supervisor performs every bind of the sandbox, and records what it bound) is reachable
+//    without the right.
+// 4. Allowed: the call is performed on the descriptor itself, through
+//    /proc/thread-self/fd/N, never by resolving the path again. Denied: EACCES.
+//
+// Differences from the kernel, all of them refusing more, never less: the walk stops at the
+// program's root when it called chroot (the kernel walks to the real root); a socket file
+// reached outside the program's root through a magic link is refused; a socket that the
+// sandbox bound but that was created outside it counts as the sandbox's; a path to a socket
+// file that no socket is bound to answers EACCES where the kernel answers ECONNREFUSED.
+internal import CLandlock
+import Landlock
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file's identity: what the kernel's Landlock rules are attached to (the inode).
+struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
+    init?(_ fd: Int32) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+}
+
+/// The sandbox's fs.resolve_unix layer, enforced by the supervisor.
+final class UnixPathRules: @unchecked Sendable {
+    /// The files and directories beneath which the right is granted, held open (O_PATH) so
+    /// that their identities name them for the sandbox's life, as the kernel's rules do.
+    private let granted: Set<FileIdentity>
+    private let pins: [Int32]
+    /// Socket files bound by the sandbox (the same-domain exception), each pinned open.
+    private let bound = Mutex<[FileIdentity: Int32]>([:])
+    /// At most this many bound socket files are remembered; beyond, the oldest unlinked ones
+    /// are forgotten, and if none is, new ones are not remembered (connecting to them is then
+    /// refused: fail closed).
+    static let boundLimit = 1024
+
+    /// The rules of `ruleset` that grant fs.resolve_unix. A rule path that cannot be opened
+    /// grants nothing (the kernel ruleset refused it already, unless it may be missing).
+    init(ruleset: Ruleset) {
+        var granted: Set<FileIdentity> = []
+        var pins: [Int32] = []
+        for rule in ruleset.rules {
+            guard case .pathBeneath(let beneath, _) = rule, beneath.access.contains(.resolveUnix) else { continue }
+            let fd = open(beneath.path, oPath | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            guard let identity = FileIdentity(fd) else { close(fd); continue }
+            granted.insert(identity)
+            pins.append(fd)
+        }
+        self.granted = granted
+        self.pins = pins
+    }
+
+    deinit {
+        for fd in pins { close(fd) }
+        bound.withLock { for fd in $0.values { close(fd) } }
+    }
+
+    // MARK: The decision
+
+    /// `hook_unix_find` for the socket file `chain[0]` whose directories up to the root are
+    /// `chain[1...]`: granted beneath one of them, or bound by the sandbox.
+    func allows(_ chain: [FileIdentity]) -> Bool {
+        guard let socket = chain.first else { return false }
+        return chain.contains { granted.contains($0) } || isBoundBySandbox(socket)
+    }
+
+    private func isBoundBySandbox(_ identity: FileIdentity) -> Bool {
+        bound.withLock { records in
+            guard let pin = records[identity] else { return false }
+            var info = stat()
+            if fstat(pin, &info) == 0 && info.st_nlink > 0 { return true }
+            records[identity] = nil  // unlinked: its inode number may name another file later
+            close(pin)
+            return false
+        }
+    }
+
+    // MARK: Performing
+
+    /// Remembers the socket file that a bind of the sandbox just created at `address` (the
+    /// executor thread that bound it, still in the program's root and working directory).
+    /// A file that is not a socket, or that has other links (a hard link to a socket from
+    /// outside put there meanwhile), is not remembered.
+    func recordBind(_ address: [UInt8]) {
+        guard let path = UnixAddress.path(address) else { return }
+        let fd = path.withUnsafeBufferPointer { open($0.baseAddress!, oPath | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { return }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK, info.st_nlink == 1 else { close(fd); return }
+        let identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        let kept = bound.withLock { records -> Bool in
+            if let old = records[identity] { close(old) }
+            if records.count >= Self.boundLimit && records[identity] == nil {
+                for (key, pin) in records {
+                    var pinned = stat()
+                    if fstat(pin, &pinned) != 0 || pinned.st_nlink == 0 { records[key] = nil; close(pin) }
+                }
+                if records.count >= Self.boundLimit { return false }
+            }
+            records[identity] = fd
+            return true
+        }
+        if !kept { close(fd) }
+    }
+
+    /// Performs `body` with `address` (connect, or a send's destination) after the lookup and
+    /// check above: `body` receives the address to use, which names the socket file the
+    /// lookup reached. Addresses that are not pathnames go through unchanged. Runs on the
+    /// executor thread that opened `lookup` and then entered the program's filesystem view.
+    func resolving(
+        _ address: [UInt8], process: pid_t, thread: pid_t, lookup: UnixLookup?, _ body: ([UInt8]) -> Outcome
+    ) -> Outcome {
+        guard let named = UnixAddress.path(address) else { return body(address) }
+        guard let lookup else { return .error(EACCES) }  // no /proc: cannot resolve safely
+        let path = Self.callersProc(named, process: process, thread: thread)
+        let socket = path.withUnsafeBufferPointer { open($0.baseAddress!, oPath | O_CLOEXEC) }
+        guard socket >= 0 else { return .error(lastErrno) }  // the lookup's own error
+        defer { close(socket) }
+        var info = stat()
+        guard fstat(socket, &info) == 0 else { return .error(EACCES) }
+        if info.st_mode & S_IFMT == S_IFSOCK {
+            guard let chain = lookup.chain(of: socket), allows(chain) else { return .error(EACCES) }
+        }  // Not a socket: the call through the descriptor fails as the kernel's would (ECONNREFUSED).
+        // The call names the descriptor, relative to the fd directory, then the working
+        // directory is restored for the next message.
+        let workingDirectory = open(".", oPath | O_DIRECTORY | O_CLOEXEC)
+        guard workingDirectory >= 0, fchdir(lookup.fdDirectory) == 0 else {
+            if workingDirectory >= 0 { close(workingDirectory) }
+            return .error(EACCES)
+        }
+        let outcome = body(UnixAddress.make(Array("\(socket)".utf8)))
+        // A directory held open can be entered again; were it not, later relative paths of
+        // this call would fail to resolve (refused), never reach another file.
+        _ = fchdir(workingDirectory)
+        close(workingDirectory)
+        return outcome
+    }
+
+    /// `/proc/self/...` and `/proc/thread-self/...` name the caller's process and thread, not
+    /// the executor's: the leading link is spelled out with the caller's ids. (A lookup that
+    /// reaches those links otherwise, relative to /proc or through a symbolic link, resolves
+    /// them as the executor's: the socket it reaches is still checked.)
+    static func callersProc(_ path: [CChar], process: pid_t, thread: pid_t) -> [CChar] {
+        let bytes = path.map { UInt8(bitPattern: $0) }
+        let replacements: [(String, String)] = [
+            ("/proc/self/", "/proc/\(process)/"), ("/proc/thread-self/", "/proc/\(process)/task/\(thread)/"),
+        ]
+        for (prefix, replacement) in replacements where bytes.starts(with: Array(prefix.utf8)) {
+            return (Array(replacement.utf8) + bytes.dropFirst(prefix.utf8.count)).map { CChar(bitPattern: $0) }
+        }
+        return path
+    }
+
+}
+
+/// What an executor thread opens before it enters the program's filesystem view, for the
+/// fs.resolve_unix lookups of one call: its own fd directory, whose magic links it calls
+/// through (following them is always allowed to the thread itself, whatever its domain and
+/// credentials; O_PATH opens and lookups need no Landlock right), and the supervisor's root,
+/// for the walk above the program's root when that differs.
+final class UnixLookup: @unchecked Sendable {
+    let fdDirectory: Int32
+    private let realRoot: Int32
+    private let rootName: [UInt8]?
+
+    init?(rootName: [UInt8]?) {
+        fdDirectory = open("/proc/thread-self/fd", oPath | O_DIRECTORY | O_CLOEXEC)
+        realRoot = open("/", oPath | O_DIRECTORY | O_CLOEXEC)
+        self.rootName = rootName
+        guard fdDirectory >= 0, realRoot >= 0 else { return nil }
+    }
+
+    deinit {
+        if fdDirectory >= 0 { close(fdDirectory) }
+        if realRoot >= 0 { close(realRoot) }
+    }
+
+    /// The identities of the socket file open as `socket` and of every directory above it up
+    /// to the root, or `nil` when they cannot be read consistently (a rename meanwhile).
+    func chain(of socket: Int32) -> [FileIdentity]? {
+        guard let own = FileIdentity(socket) else { return nil }
+        // Its name, as the lookup reached it (d_path, relative to this thread's root).
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlinkat(fdDirectory, "\(socket)", &buffer, Int(PATH_MAX))
+        guard length > 1, buffer[0] == CChar(UInt8(ascii: "/")) else { return nil }
+        let name = buffer[0..<length].map { UInt8(bitPattern: $0) }
+        guard let slash = name.lastIndex(of: UInt8(ascii: "/")), slash + 1 < name.count else { return nil }
+        guard var current = Self.openPath(slash == 0 ? [UInt8(ascii: "/")] : Array(name[..<slash]), from: -100, directory: true)
+        else { return nil }
+        // The directory must hold the very file the lookup reached (not a file renamed there).
+        let entry = Self.openPath(Array(name[(slash + 1)...]), from: current, directory: false)
+        let entryIdentity = entry.flatMap { FileIdentity($0) }
+        if let entry { close(entry) }
+        guard entryIdentity == own else { close(current); return nil }
+        let top = FileIdentity(realRoot)
+        var chain = [own]
+        var climbedAboveRoot = false
+        // Up through "..", which crosses mount points as the kernel's walk does.
+        for _ in 0..<4096 {
+            guard let identity = FileIdentity(current) else { break }
+            chain.append(identity)
+            var parent = openat(current, "..", oPath | O_DIRECTORY | O_CLOEXEC)
+            guard parent >= 0 else { break }
+            var parentIdentity = FileIdentity(parent)
+            if parentIdentity == identity && identity != top && !climbedAboveRoot, let rootName {
+                // The program's root, where this (chrooted) thread's walk stops: go on from
+                // the directory that holds it, found by name from the supervisor's root (".."
+                // from the root itself would stay there), if that name still leads to it.
+                close(parent)
+                guard let above = Self.directory(holding: rootName, identity, from: realRoot) else { break }
+                parent = above
+                parentIdentity = FileIdentity(parent)
+                climbedAboveRoot = true
+            }
+            close(current)
+            current = parent
+            if parentIdentity == identity { close(current); return chain }  // the root
+        }
+        close(current)
+        return nil
+    }
+
+    /// The directory that holds the file named `name` (absolute, in the supervisor's root),
+    /// opened relative to `root` (a name from "/" would start at this thread's root), if the
+    /// entry there is the file with `identity`.
+    private static func directory(holding name: [UInt8], _ identity: FileIdentity, from root: Int32) -> Int32? {
+        let trimmed = Array(name.drop { $0 == UInt8(ascii: "/") })
+        guard !trimmed.isEmpty else { return nil }  // the supervisor's root itself
+        let slash = trimmed.lastIndex(of: UInt8(ascii: "/"))
+        let parentName = slash.map { Array(trimmed[..<$0]) } ?? [UInt8(ascii: ".")]
+        let base = slash.map { Array(trimmed[($0 + 1)...]) } ?? trimmed
+        guard let parent = openPath(parentName, from: root, directory: true) else { return nil }
+        let entry = openPath(base, from: parent, directory: false)
+        let entryIdentity = entry.flatMap { FileIdentity($0) }
+        if let entry { close(entry) }
+        guard entryIdentity == identity else { close(parent); return nil }
+        return parent
+    }
+
+    private static func openPath(_ path: [UInt8], from directory: Int32, directory isDirectory: Bool) -> Int32? {
+        let fd = (path + [0]).withUnsafeBufferPointer {
+            openat(
+                directory, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
+                oPath | O_CLOEXEC | (isDirectory ? O_DIRECTORY : O_NOFOLLOW))
+        }
+        return fd >= 0 ? fd : nil
+    }
+}
+
+/// Pathname `sockaddr_un` addresses.
+enum UnixAddress {
+    /// The path of a pathname address, NUL-terminated; `nil` for an abstract, unnamed or
+    /// non-UNIX address, or one the kernel refuses before any lookup (longer than a
+    /// `sockaddr_un`: EINVAL). As the kernel (`unix_mkname_bsd`), the path ends at the first
+    /// NUL or at the address's end.
+    static func path(_ address: [UInt8]) -> [CChar]? {
+        guard address.count > 2, address.count <= MemoryLayout<sockaddr_un>.size, isFamily(address), address[2] != 0
+        else { return nil }
+        let bytes = address[2...].prefix { $0 != 0 }
+        return bytes.map { CChar(bitPattern: $0) } + [0]
+    }
+
+    private static func isFamily(_ address: [UInt8]) -> Bool {
+        address.count >= 2 && (UInt16(address[0]) | UInt16(address[1]) << 8) == UInt16(AF_UNIX)
+    }
+
+    /// A pathname address for `path`.
+    static func make(_ path: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt16(AF_UNIX)) { Array($0) } + path + [0]
+    }
+}

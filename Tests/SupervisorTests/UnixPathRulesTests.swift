@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+import Landlock
+import Testing
+
+@testable import LandlockSupervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The pure parts of the supervisor's fs.resolve_unix (UnixPathRules): which addresses are
+/// looked up, how /proc/self is spelled for the caller, and the walk from a socket file to
+/// the root compared with the rules.
+@Suite("fs.resolve_unix in the supervisor")
+struct UnixPathRulesTests {
+    static func address(_ path: [UInt8]) -> [UInt8] { [UInt8(AF_UNIX), 0] + path }
+
+    @Test func onlyPathnameAddressesAreLookedUp() {
+        #expect(UnixAddress.path(Self.address(Array("/run/s".utf8) + [0])) == Array("/run/s".utf8CString))
+        // Not NUL-terminated, or with bytes after the NUL: the path ends there, as in the kernel.
+        #expect(UnixAddress.path(Self.address(Array("rel".utf8))) == Array("rel".utf8CString))
+        #expect(UnixAddress.path(Self.address(Array("a".utf8) + [0, 0x41])) == Array("a".utf8CString))
+        #expect(UnixAddress.path(Self.address([0] + Array("abstract".utf8))) == nil)  // the scope's business
+        #expect(UnixAddress.path([UInt8(AF_UNIX), 0]) == nil)  // unnamed (autobind)
+        #expect(UnixAddress.path([UInt8(AF_INET), 0, 0x2f, 0x61]) == nil)
+        // Longer than a sockaddr_un: the kernel refuses it (EINVAL) before any lookup.
+        #expect(UnixAddress.path(Self.address([UInt8](repeating: 0x61, count: 109))) == nil)
+        #expect(UnixAddress.make(Array("12".utf8)) == Self.address(Array("12".utf8) + [0]))
+    }
+
+    @Test func procSelfNamesTheCaller() {
+        func spelled(_ path: String) -> String {
+            String(cString: UnixPathRules.callersProc(Array(path.utf8CString), process: 40, thread: 41))
+        }
+        #expect(spelled("/proc/self/fd/3") == "/proc/40/fd/3")
+        #expect(spelled("/proc/thread-self/fd/3") == "/proc/40/task/41/fd/3")
+        #expect(spelled("/proc/selfish/x") == "/proc/selfish/x")
+        #expect(spelled("/tmp/proc/self/fd/3") == "/tmp/proc/self/fd/3")
+    }
+
+    /// A rule on a directory grants beneath it, on the socket file grants it alone, and a
+    /// socket elsewhere is refused; the chain ends at the root.
+    @Test func theWalkComparesEveryDirectoryUpToTheRoot() throws {
+        var template = Array("/tmp/unix-path-rules.XXXXXX".utf8CString)
+        let base = String(cString: try #require(mkdtemp(&template)))
+        let directories = ["/granted", "/granted/deep", "/other"]
+        let files = ["/granted/deep/s", "/other/s", "/other/single"]
+        for directory in directories { #expect(mkdir(base + directory, 0o755) == 0) }
+        for file in files { close(open(base + file, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
+        defer {
+            for file in files { unlink(base + file) }
+            for directory in directories.reversed() + [""] { rmdir(base + directory) }
+        }
+        let ruleset = try Ruleset().handling(FileSystemAccess.resolveUnix)
+            .adding(PathBeneath(base + "/granted", .resolveUnix))
+            .adding(PathBeneath(base + "/other/single", .resolveUnix))
+        let rules = UnixPathRules(ruleset: ruleset)
+        let lookup = try #require(UnixLookup(rootName: nil))
+        func chain(_ path: String) -> [FileIdentity]? {
+            let fd = open(base + path, oPath | O_CLOEXEC)
+            defer { close(fd) }
+            return lookup.chain(of: fd)
+        }
+        let deep = try #require(chain("/granted/deep/s"))
+        #expect(deep.count == base.split(separator: "/").count + 4)  // s, deep, granted, ..., /
+        let root = open("/", oPath | O_CLOEXEC)
+        defer { close(root) }
+        #expect(deep.last == FileIdentity(root))
+        #expect(rules.allows(deep))
+        #expect(!rules.allows(try #require(chain("/other/s"))))
+        #expect(rules.allows(try #require(chain("/other/single"))))
+    }
+}
