@@ -309,12 +309,13 @@ public struct EnforcementPlan: Sendable, Hashable {
         let nested = (!supervisedHandled.isEmpty || hasSocketRights) && environment.enclosing == .supervised
             && abi != nil
         // fs.resolve_unix on a kernel before ABI 9 (or always, to compare with the kernel): the
-        // supervisor resolves the path and checks the socket it reaches. A nested layer's is
-        // not registered with the enclosing supervisor: it is not enforced there.
+        // supervisor resolves the path and checks the socket it reaches; a nested layer's
+        // rules are registered with the enclosing supervisor, whose lookups apply every layer.
         let supervisesLookup = request.supervisor == .always || (request.supervisor == .automatic && (abi ?? .v1) < .v9)
-        let supervisedFileSystem = supervisesLookup && !nested
+            || (nested && (abi ?? .v1) < .v9)
+        let supervisedFileSystem = supervisesLookup
             ? ruleset.handledFileSystem.intersection(Self.supervisedFileSystemRights) : []
-        var wantsSupervisor = !supervisedFileSystem.isEmpty
+        var wantsSupervisor = !supervisedFileSystem.isEmpty && !nested
         if !supervisedHandled.isEmpty && !nested {
             switch request.supervisor {
             case .never: break

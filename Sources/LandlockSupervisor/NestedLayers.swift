@@ -89,6 +89,8 @@ enum Membership {
 /// retires it; a layer whose anchor died without retiring stays, failing closed, for good.
 struct NestedLayerRegistry {
     static let maximumLayers = 64
+    /// At most this many fs.resolve_unix rules per registered layer.
+    static let maximumRules = 4096
 
     private(set) var live: [NestedLayer] = []
     private var byAnchor: [pid_t: NestedLayer] = [:]
@@ -206,7 +208,9 @@ extension Supervisor {
         }
         let record = header.withUnsafeBytes { $0.loadUnaligned(as: clandlock_nest_record.self) }
         let count = Int(record.port_count)
-        guard record.version == CLANDLOCK_NEST_VERSION, count <= 65536 else { return .error(EINVAL) }
+        let unixCount = Int(record.unix_count)
+        guard record.version == CLANDLOCK_NEST_VERSION, count <= 65536, unixCount <= NestedLayerRegistry.maximumRules
+        else { return .error(EINVAL) }
         let portSize = MemoryLayout<clandlock_nest_port>.size
         guard let entries = readRemote(n.tid, record.ports, count * portSize) else { return .error(EFAULT) }
         var bind: Set<UInt16> = []
@@ -242,6 +246,30 @@ extension Supervisor {
             guard ruleset >= 0 else { close(procDirectory); return .error(EBADF) }
         }
         defer { Closer.close(ruleset, mayWait: true) }  // The program chose what stands at that number.
+        // The layer's fs.resolve_unix rules: the anchor's descriptors of their paths.
+        var unixLayer: UnixPathLayer? = nil
+        if record.unix_handled != 0 {
+            let numbers = unixCount == 0 ? [] : readRemote(n.tid, record.unix_fds, unixCount * 4)
+            guard let numbers else { close(procDirectory); return .error(EFAULT) }
+            var pins: [Int32] = []
+            for index in 0..<unixCount {
+                let number = numbers.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
+                // Only O_PATH descriptors: closing one never waits (the program could have put
+                // a file whose flush blocks at that number).
+                var pin = clandlock_pidfd_getfd(pidfd, number, 0)
+                if pin >= 0 && clandlock_fcntl_getfl(pin) & oPath == 0 {
+                    Closer.close(pin, mayWait: true)
+                    pin = -1
+                }
+                guard pin >= 0 else {
+                    for fd in pins { close(fd) }
+                    close(procDirectory)
+                    return .error(EBADF)
+                }
+                pins.append(pin)
+            }
+            unixLayer = UnixPathLayer(pins: pins)
+        }
         var log: Int32 = -1
         if record.log_fd >= 0 {
             log = clandlock_pidfd_getfd(pidfd, record.log_fd, 0)
@@ -269,7 +297,10 @@ extension Supervisor {
         nested.add(
             NestedLayer(
                 anchor: process, anchorPidfd: pidfd, procDirectory: procDirectory, parent: parent,
-                context: CallContext(policy: policy, domain: domain, denials: denials, unixPaths: enclosing.unixPaths)))
+                context: CallContext(
+                    policy: policy, domain: domain, denials: denials,
+                    unixPaths: enclosing.unixPaths.map { $0.nesting(unixLayer) }
+                        ?? unixLayer.map { UnixPathRules(layers: [$0], sockets: sandboxSockets) })))
         threads.forget(n.tid)  // classified before it registered: now a member
         return .value(0)
     }

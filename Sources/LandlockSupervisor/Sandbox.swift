@@ -21,7 +21,7 @@ public struct PreparedSandbox: ~Copyable {
     private let setNoNewPrivileges: Bool
     private let policy: UDPPolicy?
     /// The fs.resolve_unix layer the supervisor enforces (kernels before ABI 9), if any.
-    private let unixPaths: UnixPathRules?
+    private let unixLayer: UnixPathLayer?
     private let nest: NestPlan?
     private let denialLog: DenialLog?
     private let inherit: [Int32]
@@ -34,7 +34,7 @@ public struct PreparedSandbox: ~Copyable {
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [[UInt8]],
-        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, unixPaths: UnixPathRules?, nest: NestPlan?,
+        envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, unixLayer: UnixPathLayer?, nest: NestPlan?,
         denialLog: DenialLog?,
         inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool,
         explainDenials: (@Sendable (Observation) -> [String])? = nil
@@ -50,7 +50,7 @@ public struct PreparedSandbox: ~Copyable {
         self.envp = envp
         self.setNoNewPrivileges = setNoNewPrivileges
         self.policy = policy
-        self.unixPaths = unixPaths
+        self.unixLayer = unixLayer
         self.nest = nest
         self.denialLog = denialLog
         self.inherit = inherit
@@ -146,11 +146,11 @@ public struct PreparedSandbox: ~Copyable {
         // domain thread hands it over before the program's execve (itself a notified call).
         let handoff = ListenerHandoff()
         let dropped = dropCapabilities
-        let unixPaths = self.unixPaths
+        let unixLayer = self.unixLayer
         guard startDetachedThread({
             guard let (listener, domain) = handoff.wait() else { return }
             Supervisor(
-                listener: listener, policy: policy, unixPaths: unixPaths, denials: denials, domain: domain,
+                listener: listener, policy: policy, unixLayer: unixLayer, denials: denials, domain: domain,
                 droppedCapabilities: dropped, observer: observer
             ).run()
         }) else {

@@ -176,6 +176,7 @@ public struct SandboxedCommand: Sendable {
         var nest: NestPlan? = nil
         if registers {
             nest = NestPlan(layer: UDPLayer(ruleset: ruleset))
+            if plan.enforcer(of: FileSystemAccess.rights[16]) == .enclosingSupervisor { nest?.unixRules = ruleset }  // resolve_unix
             switch denialLog {
             case .fileDescriptor(let fd): nest?.logFD = fd
             case .handler:
@@ -193,8 +194,8 @@ public struct SandboxedCommand: Sendable {
             setNoNewPrivileges: flags.contains(.noNewPrivileges) || supervised || registers
                 || plan.uncoveredProtocols == .seccompFilter,  // seccomp filters need no_new_privs
             policy: supervised ? UDPPolicy(ruleset: ruleset) : nil,
-            unixPaths: supervised && plan.enforcer(of: FileSystemAccess.rights[16]) == .supervisor  // resolve_unix
-                ? UnixPathRules(ruleset: ruleset) : nil,
+            unixLayer: supervised && plan.enforcer(of: FileSystemAccess.rights[16]) == .supervisor  // resolve_unix
+                ? UnixPathLayer(ruleset: ruleset) : nil,
             nest: nest,
             denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: plan.environment.landlock.abi,
             dropCapabilities: dropCapabilities, refusesUncoveredProtocols: plan.uncoveredProtocols == .seccompFilter,

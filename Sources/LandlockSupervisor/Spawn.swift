@@ -36,6 +36,10 @@ struct SpawnResult {
 /// A nested sandbox's registration with the outer supervisor (see `clandlock_spawn_nested`).
 struct NestPlan {
     var layer: UDPLayer
+    /// The layer handles fs.resolve_unix, which the outer supervisor enforces for it (kernels
+    /// before ABI 9), with the rules of this ruleset that grant it: their paths are opened
+    /// (O_PATH) for each spawn, taken by the supervisor from the anchor while it registers.
+    var unixRules: Ruleset? = nil
     /// Where the outer supervisor writes this layer's denial lines; -1 for nowhere.
     var logFD: Int32 = -1
 }
@@ -89,6 +93,8 @@ func spawn(
     let envp = cStrings(plan.envp)
     defer { for pointer in argv + envp { pointer?.deallocate() } }
     let filter = plan.filter ?? []
+    let unixRules = nest?.unixRules.map(UnixPathLayer.openRulePaths) ?? []
+    defer { for fd in unixRules { close(fd) } }
     let pid: pid_t = plan.path.withCString { path in
         filter.withUnsafeBufferPointer { program in
             plan.inheritFDs.withUnsafeBufferPointer { inherit in
@@ -104,13 +110,16 @@ func spawn(
                             drop_capabilities: plan.dropCapabilities)
                         guard let nest else { return clandlock_spawn(&raw) }
                         return ports.withUnsafeBufferPointer { portsPointer in
-                            var record = clandlock_nest_record(
-                                version: CLANDLOCK_NEST_VERSION, ruleset_fd: plan.rulesetFD,
-                                handled: UInt32(truncatingIfNeeded: nest.layer.handled.rawValue),
-                                port_count: UInt32(ports.count),
-                                ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)), log_fd: nest.logFD,
-                                reserved: 0)
-                            return clandlock_spawn_nested(&raw, &record, status[1])
+                            unixRules.withUnsafeBufferPointer { unixPointer in
+                                var record = clandlock_nest_record(
+                                    version: CLANDLOCK_NEST_VERSION, ruleset_fd: plan.rulesetFD,
+                                    handled: UInt32(truncatingIfNeeded: nest.layer.handled.rawValue),
+                                    port_count: UInt32(ports.count),
+                                    ports: UInt64(UInt(bitPattern: portsPointer.baseAddress)), log_fd: nest.logFD,
+                                    unix_handled: nest.unixRules == nil ? 0 : 1, unix_count: UInt32(unixRules.count),
+                                    reserved: 0, unix_fds: UInt64(UInt(bitPattern: unixPointer.baseAddress)))
+                                return clandlock_spawn_nested(&raw, &record, status[1])
+                            }
                         }
                     }
                 }

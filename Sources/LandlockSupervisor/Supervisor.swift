@@ -46,21 +46,26 @@ final class Supervisor: @unchecked Sendable {
     var nested = NestedLayerRegistry()
     /// What is known of the program's threads (monitor thread only).
     var threads: ThreadTable
+    /// The socket files the sandbox's processes bound, for the fs.resolve_unix same-domain
+    /// exception of every layer (UnixPathRules).
+    let sandboxSockets: SandboxSockets
     /// The sandbox's own context: its policy, its domain thread, its denial log for each
     /// layer. Built once: the fast path uses it for every call.
     let rootContext: CallContext
 
     init(
-        listener: Int32, policy: UDPPolicy, unixPaths: UnixPathRules?, denials: DenialSink?, domain: DomainThread,
+        listener: Int32, policy: UDPPolicy, unixLayer: UnixPathLayer?, denials: DenialSink?, domain: DomainThread,
         droppedCapabilities: UInt64, observer: CallObserver? = nil
     ) {
         self.observer = observer
         self.listener = listener
         self.domain = domain
         self.droppedCapabilities = droppedCapabilities
+        let sockets = SandboxSockets()
+        sandboxSockets = sockets
         rootContext = CallContext(
             policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count),
-            unixPaths: unixPaths)
+            unixPaths: unixLayer.map { UnixPathRules(layers: [$0], sockets: sockets) })
         let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
         supportsThreadPidfd = probe >= 0
         if probe >= 0 { close(probe) }

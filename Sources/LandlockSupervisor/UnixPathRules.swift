@@ -47,58 +47,110 @@ struct FileIdentity: Hashable {
     }
 }
 
-/// The sandbox's fs.resolve_unix layer, enforced by the supervisor.
-final class UnixPathRules: @unchecked Sendable {
+/// One layer's fs.resolve_unix rules: the sandbox's own, or a nested sandbox's registered
+/// with this supervisor.
+final class UnixPathLayer: @unchecked Sendable {
+    /// Names the layer in the records of bound sockets (never reused, unlike an address).
+    let id: UInt64
     /// The files and directories beneath which the right is granted, held open (O_PATH) so
-    /// that their identities name them for the sandbox's life, as the kernel's rules do.
-    private let granted: Set<FileIdentity>
+    /// that their identities name them for the layer's life, as the kernel's rules do.
+    let granted: Set<FileIdentity>
     private let pins: [Int32]
-    /// Socket files bound by the sandbox (the same-domain exception), each pinned open.
-    private let bound = Mutex<[FileIdentity: Int32]>([:])
-    /// At most this many bound socket files are remembered; beyond, the oldest unlinked ones
-    /// are forgotten, and if none is, new ones are not remembered (connecting to them is then
-    /// refused: fail closed).
-    static let boundLimit = 1024
+    private static let nextID = Atomic<UInt64>(1)
 
-    /// The rules of `ruleset` that grant fs.resolve_unix. A rule path that cannot be opened
-    /// grants nothing (the kernel ruleset refused it already, unless it may be missing).
-    init(ruleset: Ruleset) {
-        var granted: Set<FileIdentity> = []
-        var pins: [Int32] = []
-        for rule in ruleset.rules {
-            guard case .pathBeneath(let beneath, _) = rule, beneath.access.contains(.resolveUnix) else { continue }
-            let fd = open(beneath.path, oPath | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            guard let identity = FileIdentity(fd) else { close(fd); continue }
-            granted.insert(identity)
-            pins.append(fd)
-        }
-        self.granted = granted
+    /// Takes `pins`, O_PATH descriptors of the rules' paths (closed with the layer).
+    init(pins: [Int32]) {
+        id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        granted = Set(pins.compactMap { FileIdentity($0) })
         self.pins = pins
     }
 
-    deinit {
-        for fd in pins { close(fd) }
-        bound.withLock { for fd in $0.values { close(fd) } }
+    /// The rules of `ruleset` that grant fs.resolve_unix. A rule path that cannot be opened
+    /// grants nothing (the kernel ruleset refused it already, unless it may be missing).
+    convenience init(ruleset: Ruleset) {
+        self.init(pins: Self.openRulePaths(of: ruleset))
+    }
+
+    /// O_PATH descriptors of the paths of the rules of `ruleset` that grant fs.resolve_unix.
+    static func openRulePaths(of ruleset: Ruleset) -> [Int32] {
+        ruleset.rules.compactMap { rule in
+            guard case .pathBeneath(let beneath, _) = rule, beneath.access.contains(.resolveUnix) else { return nil }
+            let fd = open(beneath.path, oPath | O_CLOEXEC)
+            return fd >= 0 ? fd : nil
+        }
+    }
+
+    deinit { for fd in pins { close(fd) } }
+}
+
+/// The socket files the sandbox bound (the same-domain exception), each pinned open with the
+/// layers its binder was in. One per supervisor.
+final class SandboxSockets: @unchecked Sendable {
+    private let records = Mutex<[FileIdentity: (pin: Int32, layers: Set<UInt64>)]>([:])
+    /// At most this many bound socket files are remembered; beyond, unlinked ones are
+    /// forgotten, and if none is, new ones are not remembered (connecting to them is then
+    /// refused: fail closed).
+    static let limit = 1024
+
+    deinit { records.withLock { for record in $0.values { close(record.pin) } } }
+
+    /// Takes `pin` (O_PATH, the socket file with `identity`) for a socket bound by a process
+    /// in `layers`.
+    func record(_ identity: FileIdentity, pin: Int32, layers: Set<UInt64>) {
+        let kept = records.withLock { records -> Bool in
+            if let old = records.removeValue(forKey: identity) { close(old.pin) }
+            if records.count >= Self.limit {
+                for (key, record) in records where !Self.isLinked(record.pin) {
+                    records[key] = nil
+                    close(record.pin)
+                }
+                if records.count >= Self.limit { return false }
+            }
+            records[identity] = (pin, layers)
+            return true
+        }
+        if !kept { close(pin) }
+    }
+
+    /// The layers whose process bound the socket file with `identity`, if one of the sandbox
+    /// did and the file is still linked (an unlinked file's inode number may name another).
+    func binderLayers(of identity: FileIdentity) -> Set<UInt64>? {
+        records.withLock { records in
+            guard let record = records[identity] else { return nil }
+            if Self.isLinked(record.pin) { return record.layers }
+            records[identity] = nil
+            close(record.pin)
+            return nil
+        }
+    }
+
+    private static func isLinked(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_nlink > 0
+    }
+}
+
+/// The fs.resolve_unix layers that apply to one call, outermost first, and the sandbox's
+/// bound sockets.
+struct UnixPathRules: @unchecked Sendable {
+    let layers: [UnixPathLayer]
+    let sockets: SandboxSockets
+
+    /// The rules for the members of a nested layer: these, and `layer` if it handles the right.
+    func nesting(_ layer: UnixPathLayer?) -> UnixPathRules {
+        UnixPathRules(layers: layers + (layer.map { [$0] } ?? []), sockets: sockets)
     }
 
     // MARK: The decision
 
     /// `hook_unix_find` for the socket file `chain[0]` whose directories up to the root are
-    /// `chain[1...]`: granted beneath one of them, or bound by the sandbox.
+    /// `chain[1...]`: every layer grants the right beneath one of them, or the socket was
+    /// bound by a process inside that layer (the same domain, or one nested in it).
     func allows(_ chain: [FileIdentity]) -> Bool {
         guard let socket = chain.first else { return false }
-        return chain.contains { granted.contains($0) } || isBoundBySandbox(socket)
-    }
-
-    private func isBoundBySandbox(_ identity: FileIdentity) -> Bool {
-        bound.withLock { records in
-            guard let pin = records[identity] else { return false }
-            var info = stat()
-            if fstat(pin, &info) == 0 && info.st_nlink > 0 { return true }
-            records[identity] = nil  // unlinked: its inode number may name another file later
-            close(pin)
-            return false
+        let binders = sockets.binderLayers(of: socket) ?? []
+        return layers.allSatisfy { layer in
+            binders.contains(layer.id) || chain.contains { layer.granted.contains($0) }
         }
     }
 
@@ -115,19 +167,7 @@ final class UnixPathRules: @unchecked Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK, info.st_nlink == 1 else { close(fd); return }
         let identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        let kept = bound.withLock { records -> Bool in
-            if let old = records[identity] { close(old) }
-            if records.count >= Self.boundLimit && records[identity] == nil {
-                for (key, pin) in records {
-                    var pinned = stat()
-                    if fstat(pin, &pinned) != 0 || pinned.st_nlink == 0 { records[key] = nil; close(pin) }
-                }
-                if records.count >= Self.boundLimit { return false }
-            }
-            records[identity] = fd
-            return true
-        }
-        if !kept { close(fd) }
+        sockets.record(identity, pin: fd, layers: Set(layers.map(\.id)))
     }
 
     /// Performs `body` with `address` (connect, or a send's destination) after the lookup and

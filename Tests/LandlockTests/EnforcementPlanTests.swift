@@ -62,7 +62,9 @@ struct EnforcementPlanTests {
     ) -> Enforcer {
         guard let abi = kernel.abi else { return .nobody(.landlockUnavailable(kernel)) }
         let udp = right.auditName.hasSuffix("_udp")
-        if udp && enclosing == .supervised { return .enclosingSupervisor }
+        // fs.resolve_unix before ABI 9: the supervisor, the enclosing one for a nested layer.
+        let supervisedLookup = right.auditName == "fs.resolve_unix" && abi < .v9
+        if (udp || supervisedLookup) && enclosing == .supervised { return .enclosingSupervisor }
         if right.kind == .restrictSelf {
             switch right.name {
             case "no_new_privs": return abi >= .v11 ? .kernel(.landlock(since: .v11)) : .kernel(.prctl(flagIntroduced: .v11))
@@ -70,8 +72,6 @@ struct EnforcementPlanTests {
             default: return abi >= .v7 ? .kernel(.landlock(since: .v7)) : .nobody(.kernelTooOld(needs: .v7, kernel: abi))
             }
         }
-        // fs.resolve_unix before ABI 9: the sandbox's own supervisor, not a nested layer's.
-        let supervisedLookup = right.auditName == "fs.resolve_unix" && abi < .v9 && enclosing != .supervised
         if (udp && abi < .v10) || supervisedLookup {
             if case .unavailable(let reason) = supervisor {
                 return .nobody(.supervisorUnavailable(kernel: abi, reason: reason))

@@ -205,7 +205,7 @@ struct NetworkTests {
             libc.connect.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint]
             retire = libc.connect(-1, None, 0x52544952)
             retire_errno = ctypes.get_errno()
-            record = ctypes.create_string_buffer(struct.pack("<IiIIQiI", 1, -1, 0, 0, 0, -1, 0))
+            record = ctypes.create_string_buffer(struct.pack("<IiIIQiIIIQ", 2, -1, 0, 0, 0, -1, 0, 0, 0, 0))
             registered = libc.connect(-1, ctypes.addressof(record), 0x4e455354)
             print(retire, retire_errno, registered, udp(\(denied.port)), udp(\(allowed.port)))
             """

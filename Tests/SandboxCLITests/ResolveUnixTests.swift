@@ -161,6 +161,52 @@ struct ResolveUnixTests {
         #expect(accept(denied.fds[0], nil, nil) == -1 && errno == EAGAIN, "a connection reached the denied socket")
     }
 
+    /// Two nested sandboxes: the inner layer's rules apply on top of the outer one's (the
+    /// inner landlock-exec registers its layer with the outer supervisor before ABI 9).
+    @Test(arguments: [("outer", "0/0\n0/0\n"), ("outer/inner", "13/13\n0/0\n")])
+    func nestedSandboxesApplyEveryLayer(innerWritable: String, expected: String) {
+        let scratch = Scratch()
+        let outer = scratch.directory("outer")
+        let inner = scratch.directory("outer/inner")
+        let servers = [Server(outer + "/s"), Server(inner + "/s")]
+        defer { withExtendedLifetime(servers) {} }
+        // The sandboxer variables are not passed on: the inner layer gets its own.
+        let result = exec(
+            ["sandboxer", "/usr/bin/env", "LL_FS_RO=/", "LL_FS_RW=\(scratch.path)/\(innerWritable)", landlockExec, "sandboxer",
+             "/usr/bin/python3", "-c", Self.probe, outer + "/s", inner + "/s"],
+            environment: ["PATH=/usr/bin:/bin", "PROBE_IN=main", "LL_FS_RO=/", "LL_FS_RW=\(outer)"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.standardOutput == expected, "\(result)")
+    }
+
+    /// Attack: the program registers a fake nested layer whose fs.resolve_unix rule is "/"
+    /// (any process may call the registration). Its own layer allows everything, but the
+    /// sandbox's layer still applies: the socket stays out of reach.
+    @Test func aFakeNestedLayerCannotGrantTheRight() {
+        let scratch = Scratch()
+        let denied = scratch.directory("denied")
+        let server = Server(denied + "/s")
+        defer { withExtendedLifetime(server) {} }
+        let program = Self.attempt + """
+            import ctypes, struct
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.connect.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint]
+            root = os.open("/", os.O_PATH)
+            fds = ctypes.create_string_buffer(struct.pack("<i", root))
+            record = ctypes.create_string_buffer(struct.pack(
+                "<IiIIQiIIIQ", 2, -1, 0, 0, 0, -1, 1, 1, 0, ctypes.addressof(fds)))
+            registered = libc.connect(-1, ctypes.addressof(record), 0x4e455354)
+            pid = os.fork()  # a member of the fake layer
+            if pid == 0:
+                print(registered, attempt(sys.argv[1], sys.argv[1] + "d")); sys.stdout.flush(); os._exit(0)
+            os.waitpid(pid, 0)
+            """
+        let result = exec(
+            ["sandboxer", "/usr/bin/python3", "-c", program, denied + "/s"],
+            environment: ["PATH=/usr/bin:/bin", "LL_FS_RO=/", "LL_FS_RW=\(scratch.path)/other"])
+        #expect(result.standardOutput == "0 13/13\n", "\(result)")
+    }
+
     /// Relative paths after chdir are the program's, not the supervisor's.
     @Test func relativePathsAfterChdir() {
         let scratch = Scratch()

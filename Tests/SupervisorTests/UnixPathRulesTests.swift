@@ -54,7 +54,7 @@ struct UnixPathRulesTests {
         let ruleset = try Ruleset().handling(FileSystemAccess.resolveUnix)
             .adding(PathBeneath(base + "/granted", .resolveUnix))
             .adding(PathBeneath(base + "/other/single", .resolveUnix))
-        let rules = UnixPathRules(ruleset: ruleset)
+        let rules = UnixPathRules(layers: [UnixPathLayer(ruleset: ruleset)], sockets: SandboxSockets())
         let lookup = try #require(UnixLookup(rootName: nil))
         func chain(_ path: String) -> [FileIdentity]? {
             let fd = open(base + path, oPath | O_CLOEXEC)
@@ -69,5 +69,37 @@ struct UnixPathRulesTests {
         #expect(rules.allows(deep))
         #expect(!rules.allows(try #require(chain("/other/s"))))
         #expect(rules.allows(try #require(chain("/other/single"))))
+    }
+
+    /// Stacked layers as in the kernel: every layer must grant the right, or have the socket's
+    /// binder inside it (the same domain or a nested one).
+    @Test func everyLayerMustAllow() throws {
+        var template = Array("/tmp/unix-path-layers.XXXXXX".utf8CString)
+        let base = String(cString: try #require(mkdtemp(&template)))
+        let socketPath = base + "/s"
+        close(open(socketPath, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644))
+        defer { unlink(socketPath); rmdir(base) }
+        let socketFD = open(socketPath, oPath | O_CLOEXEC)
+        let directoryFD = open(base, oPath | O_CLOEXEC)
+        let rootFD = open("/", oPath | O_CLOEXEC)
+        defer { close(socketFD); close(directoryFD); close(rootFD) }
+        let chain = [try #require(FileIdentity(socketFD)), try #require(FileIdentity(directoryFD))]
+        let grants = UnixPathLayer(pins: [open(base, oPath | O_CLOEXEC)])
+        let grantsNothing = UnixPathLayer(pins: [open("/proc", oPath | O_CLOEXEC)])
+        let sockets = SandboxSockets()
+        let outer = UnixPathRules(layers: [grants], sockets: sockets)
+        let both = outer.nesting(grantsNothing)
+        #expect(outer.allows(chain))
+        #expect(!both.allows(chain), "the inner layer grants nothing beneath the socket")
+        #expect(outer.nesting(nil).allows(chain), "a nested layer that does not handle the right adds nothing")
+        // Bound by a process of the outer layer only: the inner layer still needs the right.
+        sockets.record(chain[0], pin: open(socketPath, oPath | O_CLOEXEC), layers: [grants.id])
+        #expect(!both.allows(chain))
+        // Bound inside the inner layer: the same domain for both layers.
+        sockets.record(chain[0], pin: open(socketPath, oPath | O_CLOEXEC), layers: [grants.id, grantsNothing.id])
+        #expect(both.allows(chain))
+        // Unlinked: forgotten (its inode number may name another file later).
+        unlink(socketPath)
+        #expect(!both.allows(chain))
     }
 }

@@ -62,8 +62,8 @@ struct clandlock_spawn_report {
 #define CLANDLOCK_NEST_REGISTER 0x4e455354u  // "NEST", the address length argument
 /// `connect(-1, NULL, RETIRE)`: the anchor has no descendants left; the layer is done.
 #define CLANDLOCK_NEST_RETIRE 0x52544952u    // "RTIR"
-#define CLANDLOCK_NEST_VERSION 1u
-#define CLANDLOCK_NEST_VERSION_ANSWER 0x4c4c01  // "LL", version 1
+#define CLANDLOCK_NEST_VERSION 2u
+#define CLANDLOCK_NEST_VERSION_ANSWER 0x4c4c02  // "LL", version 2
 
 /// The registration record, read from the anchor's memory by the supervisor.
 struct clandlock_nest_record {
@@ -73,7 +73,11 @@ struct clandlock_nest_record {
     uint32_t port_count;
     uint64_t ports;                            // address of port_count struct clandlock_nest_port
     int32_t log_fd;                            // the anchor's fd for the layer's denial lines, -1: none
+    uint32_t unix_handled;                     // 1: the layer handles fs.resolve_unix, for the supervisor
+    uint32_t unix_count;
     uint32_t reserved;
+    uint64_t unix_fds;                         // address of unix_count int32_t: the anchor's O_PATH fds
+                                               // of the paths of the rules granting fs.resolve_unix
 };
 
 struct clandlock_nest_port {
@@ -82,7 +86,7 @@ struct clandlock_nest_port {
     uint16_t reserved;
 };
 
-_Static_assert(sizeof(struct clandlock_nest_record) == 32, "nest record is 32 bytes");
+_Static_assert(sizeof(struct clandlock_nest_record) == 48, "nest record is 48 bytes");
 _Static_assert(sizeof(struct clandlock_nest_port) == 8, "nest port is 8 bytes");
 
 /// `connect(-1, record, magic)`: 0 or -1 with errno. Why C: the raw syscall, with no libc
