@@ -119,6 +119,30 @@ struct LearnTests {
         #expect(commit.status != 0, "\(commit)")
     }
 
+    /// Learning needs no privilege: as `nobody` when the tests run as root.
+    @Test func learningWorksUnprivileged() throws {
+        let scratch = Scratch()
+        #expect(chmod(scratch.path, 0o777) == 0)
+        scratch.file("in.txt", "in\n")
+        scratch.file("other.txt", "other\n")
+        var prefix: [String] = []
+        if getuid() == 0 {
+            try #require(access("/usr/bin/setpriv", X_OK) == 0, "running as a non-root user from root needs setpriv(1)")
+            prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        }
+        func run(_ arguments: [String]) -> CLIProcessResult {
+            let command = prefix + ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", scratch.path, landlockExec] + arguments
+            return CLIProcess.run(command[0], Array(command.dropFirst()), environment: defaultEnvironment)
+        }
+        let learned = run(["learn", "--output", "p.toml", "--", "cat", "in.txt"])
+        #expect(learned.status == 0, "\(learned)")
+        #expect(learned.standardOutput == "in\n")
+        let again = run(["--quiet", "--config", "p.toml", "--", "cat", "in.txt"])
+        #expect(again.status == 0, "\(again)")
+        let other = run(["--quiet", "--config", "p.toml", "--", "cat", "other.txt"])
+        #expect(other.status == 1, "\(other)")
+    }
+
     @Test func appendMergesASecondRun() throws {
         let scratch = Scratch()
         scratch.file("a.txt", "a\n")
