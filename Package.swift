@@ -75,6 +75,10 @@ let package = Package(
             name: "SupervisorTests",
             dependencies: ["LandlockSupervisor", "Landlock", "LandlockTestSupport", "SandboxSupport"],
             swiftSettings: testSettings),
+        // The pure parts of landlock-exec (the policy learner), through @testable import.
+        .testTarget(
+            name: "LearnTests", dependencies: ["landlock-exec", "Landlock", "LandlockSupervisor"],
+            swiftSettings: testSettings),
         .testTarget(
             name: "SandboxCLITests", dependencies: ["LandlockTestSupport"], swiftSettings: testSettings),
         // Builds nothing itself: checks that Snippets/ (built with the tests) still equals the

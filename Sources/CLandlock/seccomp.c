@@ -89,6 +89,16 @@ long clandlock_syscall_number(const char *name) {
         {"capset", __NR_capset}, {"unshare", __NR_unshare}, {"setns", __NR_setns},
         {"execve", __NR_execve}, {"execveat", __NR_execveat},
         {"socket", __NR_socket}, {"userfaultfd", __NR_userfaultfd}, {"ioctl", __NR_ioctl},
+        // The calls `landlock-exec learn` observes (paths, creations, removals, signals).
+        {"open", __NR_open}, {"openat", __NR_openat}, {"openat2", 437}, {"creat", __NR_creat},
+        {"mkdir", __NR_mkdir}, {"mkdirat", __NR_mkdirat}, {"mknod", __NR_mknod}, {"mknodat", __NR_mknodat},
+        {"unlink", __NR_unlink}, {"unlinkat", __NR_unlinkat}, {"rmdir", __NR_rmdir},
+        {"rename", __NR_rename}, {"renameat", __NR_renameat}, {"renameat2", __NR_renameat2},
+        {"link", __NR_link}, {"linkat", __NR_linkat}, {"symlink", __NR_symlink}, {"symlinkat", __NR_symlinkat},
+        {"truncate", __NR_truncate}, {"ftruncate", __NR_ftruncate},
+        {"kill", __NR_kill}, {"tkill", __NR_tkill}, {"tgkill", __NR_tgkill},
+        {"rt_sigqueueinfo", __NR_rt_sigqueueinfo}, {"rt_tgsigqueueinfo", __NR_rt_tgsigqueueinfo},
+        {"pidfd_send_signal", __NR_pidfd_send_signal},
         // i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl): the foreign-architecture part
         // of the protocol filter (an x86_64 program can still enter through int 0x80).
         {"i386:socket", 359}, {"i386:socketcall", 102},

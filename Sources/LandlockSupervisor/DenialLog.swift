@@ -83,10 +83,18 @@ final class DenialSink: @unchecked Sendable {
     private let state = Mutex(State())
     static let capacity = 1024
 
+    /// A UDP denial the supervisor decided, or a line of the denial log's observer
+    /// (`SandboxedCommand.explainDenials`), written after `landlock: `.
+    enum Entry {
+        case udp(UDPDenial)
+        case line(String)
+    }
+
     private struct State {
-        var queue: [UDPDenial] = []
+        var queue: [Entry] = []
         var dropped = 0
         var writing = false
+        var stalled = false
     }
 
     init(log: DenialLog, ownsDescriptor: Bool = false) {
@@ -95,12 +103,17 @@ final class DenialSink: @unchecked Sendable {
     }
 
     /// Queues `denial` (monitor and executor threads): never blocks on the log.
-    func record(_ denial: UDPDenial) {
+    func record(_ denial: UDPDenial) { record(entry: .udp(denial)) }
+
+    /// Queues a line of the observer (written to a file descriptor log only).
+    func record(line: String) { record(entry: .line(line)) }
+
+    private func record(entry: Entry) {
         let startWriter = state.withLock { state -> Bool in
             if state.queue.count >= Self.capacity {
                 state.dropped += 1
             } else {
-                state.queue.append(denial)
+                state.queue.append(entry)
             }
             guard !state.writing else { return false }
             state.writing = true
@@ -120,11 +133,20 @@ final class DenialSink: @unchecked Sendable {
         }
     }
 
+    /// Waits up to `milliseconds` for the queued lines to be written, unless an earlier wait
+    /// timed out (the log is not being read: never wait on it again). For the observer's
+    /// lines, so that a denial's line comes before the program's own complaint about it.
+    func flushUnlessStalled(waitingAtMost milliseconds: Int64) {
+        guard !state.withLock({ $0.stalled }) else { return }
+        flush(waitingAtMost: milliseconds)
+        if state.withLock({ $0.writing }) { state.withLock { $0.stalled = true } }
+    }
+
     /// The writer: empties the queue, then ends.
     private func drain() {
         _ = clandlock_block_all_signals()
         while true {
-            let (batch, dropped) = state.withLock { state -> ([UDPDenial], Int) in
+            let (batch, dropped) = state.withLock { state -> ([Entry], Int) in
                 defer { state.queue = []; state.dropped = 0 }
                 if state.queue.isEmpty && state.dropped == 0 { state.writing = false }
                 return (state.queue, state.dropped)
@@ -137,10 +159,12 @@ final class DenialSink: @unchecked Sendable {
         }
     }
 
-    private func deliver(_ denial: UDPDenial) {
-        switch log {
-        case .fileDescriptor(let fd): writeLine(fd, "landlock: \(denial)\n")
-        case .handler(let handler): handler(denial)
+    private func deliver(_ entry: Entry) {
+        switch (log, entry) {
+        case (.fileDescriptor(let fd), .udp(let denial)): writeLine(fd, "landlock: \(denial)\n")
+        case (.fileDescriptor(let fd), .line(let line)): writeLine(fd, "landlock: \(line)\n")
+        case (.handler(let handler), .udp(let denial)): handler(denial)
+        case (.handler, .line): break
         }
     }
 

@@ -113,7 +113,9 @@ struct SeccompFilter {
     /// refusal of uncovered protocols, on x86_64 and x32 numbers and through the i386 entry
     /// (`socket`, checked the same way; `socketcall`, whose arguments a filter cannot read:
     /// ENOSYS). No listener. `nil` on an architecture it does not cover.
-    static func protocolProgram() -> [clandlock_sock_filter]? {
+    /// `nativeTail`: what follows on x86_64 once the call is not a refused `socket` (by
+    /// default, allow); it must end in returns.
+    static func protocolProgram(nativeTail: [clandlock_sock_filter]? = nil) -> [clandlock_sock_filter]? {
         let arch = clandlock_audit_arch(), i386 = clandlock_audit_arch_i386()
         let socket = clandlock_syscall_number("socket"), socket32 = clandlock_syscall_number("i386:socket")
         let socketcall32 = clandlock_syscall_number("i386:socketcall")
@@ -123,7 +125,8 @@ struct SeccompFilter {
             statement(loadWord, numberOffset),
             statement(andConstant, ~x32Bit),  // x32 numbers are x86_64's with the x32 bit
             jump(jumpEqual, UInt32(socket), 0, UInt8(block.count)),
-        ] + block + [statement(returnConstant, allow)]
+        ] + block + (nativeTail ?? [statement(returnConstant, allow)])
+        guard native.count <= 255 else { return nil }
         let foreign: [clandlock_sock_filter] = [
             statement(loadWord, numberOffset),
             jump(jumpEqual, UInt32(socketcall32), 0, 1),
@@ -136,10 +139,65 @@ struct SeccompFilter {
         ] + native + [jump(jumpEqual, i386, 0, UInt8(foreign.count))] + foreign + [statement(returnConstant, allow)]
     }
 
+    /// With the call number loaded: for `sendto`, notify unless both halves of args[4]
+    /// (dest_addr) are zero, else allow; any other call goes on after the block.
+    private static func notifyingSendtoWithAddress(_ sendto: UInt32) -> [clandlock_sock_filter] {
+        [
+            jump(jumpEqual, sendto, 0, 6),
+            statement(loadWord, argumentLow(4)),
+            jump(jumpEqual, 0, 0, 3),
+            statement(loadWord, argumentHigh(4)),
+            jump(jumpEqual, 0, 0, 1),
+            statement(returnConstant, allow),
+            statement(returnConstant, notify),
+        ]
+    }
+
+    /// The calls `landlock-exec learn` observes: everything a Landlock right or scope checks
+    /// that a program names (paths, ports, signal targets, abstract socket names).
+    static let observedCalls = [
+        "open", "openat", "openat2", "creat", "execve", "execveat", "mkdir", "mkdirat", "mknod", "mknodat",
+        "unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
+        "truncate", "ftruncate", "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+        "pidfd_send_signal", "connect", "bind", "sendto", "sendmsg", "sendmmsg",
+    ]
+
+    /// The observed calls the supervisor's own filter does not already send it.
+    static let observedOnlyCalls = observedCalls.filter {
+        !["connect", "bind", "sendto", "sendmsg", "sendmmsg", "execve", "execveat"].contains($0)
+    }
+
+    /// The observing filter of `landlock-exec learn` (``Observer``) and of the denial log of a
+    /// sandbox without supervisor: user notification for the `observedCalls` (`sendto` only
+    /// with an address), every other call allowed, and calls of another architecture allowed
+    /// unobserved (observing is not a boundary). `refusingProtocols`: in front, the refusal of
+    /// MPTCP and SCTP sockets of `protocolProgram()`, whose other paths stay as they are.
+    /// `nil` on an architecture it does not cover.
+    static func observerProgram(refusingProtocols: Bool = false) -> [clandlock_sock_filter]? {
+        let arch = clandlock_audit_arch()
+        let sendto = clandlock_syscall_number("sendto")
+        guard arch != 0, sendto >= 0 else { return nil }
+        var program: [clandlock_sock_filter] = [
+            statement(loadWord, numberOffset),
+        ] + notifyingSendtoWithAddress(UInt32(sendto))
+        for name in observedCalls where name != "sendto" {
+            let number = clandlock_syscall_number(name)
+            guard number >= 0 else { return nil }
+            program.append(jump(jumpEqual, UInt32(number), 0, 1))
+            program.append(statement(returnConstant, notify))
+        }
+        program.append(statement(returnConstant, allow))
+        if refusingProtocols { return protocolProgram(nativeTail: program) }
+        return [statement(loadWord, architectureOffset), jump(jumpEqual, arch, 1, 0), statement(returnConstant, allow)]
+            + program
+    }
+
     /// The instructions, or `nil` on an architecture the filter does not cover.
     /// `refusingProtocols`: also refuse internet sockets of the protocols Landlock's TCP rights
     /// do not cover (when the ruleset handles a TCP right).
-    static func program(refusingProtocols: Bool = false) -> [clandlock_sock_filter]? {
+    /// `observing`: also notify the ``observedOnlyCalls`` (the denial log's observer), which
+    /// the supervisor lets run unchanged.
+    static func program(refusingProtocols: Bool = false, observing: Bool = false) -> [clandlock_sock_filter]? {
         let arch = clandlock_audit_arch()
         guard arch != 0 else { return nil }
         func number(_ name: String) -> UInt32? {
@@ -154,14 +212,7 @@ struct SeccompFilter {
             jump(jumpEqual, arch, 1, 0),
             statement(returnConstant, errno(ENOSYS)),
             statement(loadWord, numberOffset),
-            // sendto: notify unless both halves of args[4] (dest_addr) are zero.
-            jump(jumpEqual, sendto, 0, 6),
-            statement(loadWord, argumentLow(4)),
-            jump(jumpEqual, 0, 0, 3),
-            statement(loadWord, argumentHigh(4)),
-            jump(jumpEqual, 0, 0, 1),
-            statement(returnConstant, allow),
-            statement(returnConstant, notify),
+        ] + notifyingSendtoWithAddress(sendto) + [
             jump(jumpGreaterOrEqual, x32Bit, 0, 1),
             statement(returnConstant, errno(ENOSYS)),
         ]
@@ -199,6 +250,7 @@ struct SeccompFilter {
         }
         for name in credentialCalls + execCalls { blocks.append((name, [statement(returnConstant, notify)])) }
         if refusingProtocols { blocks.append(("socket", refusingUncoveredProtocols())) }
+        if observing { for name in observedOnlyCalls { blocks.append((name, [statement(returnConstant, notify)])) } }
         blocks.append(("unshare", [
             statement(loadWord, argumentLow(0)),
             jump(jumpSet, cloneNewUser, 0, 1),

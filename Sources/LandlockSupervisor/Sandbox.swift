@@ -29,13 +29,17 @@ public struct PreparedSandbox: ~Copyable {
     private let dropCapabilities: UInt64
     /// Install the filter that refuses MPTCP and SCTP internet sockets (SeccompFilter).
     private let refusesUncoveredProtocols: Bool
+    /// Words the program's denied calls for the denial log (SandboxedCommand.explainDenials).
+    private let explainDenials: (@Sendable (Observation) -> [String])?
 
     init(
         created: consuming CreatedRuleset, kernelFlags: UInt32, status: SandboxStatus, path: String, argv: [[UInt8]],
         envp: [[UInt8]], setNoNewPrivileges: Bool, policy: UDPPolicy?, unixLayer: UnixPathLayer?, nest: NestPlan?,
         denialLog: DenialLog?,
-        inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool
+        inherit: [Int32], landlockABI: LandlockABI?, dropCapabilities: UInt64, refusesUncoveredProtocols: Bool,
+        explainDenials: (@Sendable (Observation) -> [String])? = nil
     ) {
+        self.explainDenials = explainDenials
         self.refusesUncoveredProtocols = refusesUncoveredProtocols
         self.dropCapabilities = dropCapabilities
         self.created = created
@@ -99,11 +103,37 @@ public struct PreparedSandbox: ~Copyable {
             let result = try LandlockSupervisor.spawn(plan, nest: nest)
             return SandboxedProcess(pid: result.pid, anchor: result.anchor)
         }
-        guard let policy else {
-            let result = try LandlockSupervisor.spawn(plan)
-            return SandboxedProcess(pid: result.pid)
+        let denials = denialLog.map { DenialSink(log: $0) }
+        let observer = explainDenials.flatMap { explain in
+            denials.map { sink in
+                CallObserver { observation in
+                    let lines = explain(observation)
+                    for line in lines { sink.record(line: line) }
+                    // Before the call goes on (and the program reports its failure).
+                    if !lines.isEmpty { sink.flushUnlessStalled(waitingAtMost: 20) }
+                }
+            }
         }
-        guard let program = SeccompFilter.program(refusingProtocols: refusesUncoveredProtocols) else {
+        guard let policy else {
+            guard let observer else {
+                let result = try LandlockSupervisor.spawn(plan)
+                return SandboxedProcess(pid: result.pid)
+            }
+            // The kernel enforces everything; only the denial log's observer is served.
+            guard let program = SeccompFilter.observerProgram(refusingProtocols: refusesUncoveredProtocols) else {
+                throw SeccompError(.internalInconsistency, "Failed to build the observing seccomp filter for this architecture")
+            }
+            plan.filter = program
+            plan.filterFlags = CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER
+            let result = try LandlockSupervisor.spawn(plan) { listener in
+                startDetachedThread {
+                    _ = clandlock_block_all_signals()
+                    ObserverLoop(listener: listener, observer: observer).run()
+                }
+            }
+            return SandboxedProcess(pid: result.pid, denials: denials)
+        }
+        guard let program = SeccompFilter.program(refusingProtocols: refusesUncoveredProtocols, observing: observer != nil) else {
             throw SeccompError(.internalInconsistency, "Failed to build the seccomp filter for this architecture")
         }
         plan.filter = program
@@ -115,14 +145,13 @@ public struct PreparedSandbox: ~Copyable {
         // The monitor thread is started here, unrestricted, and waits for the listener; the
         // domain thread hands it over before the program's execve (itself a notified call).
         let handoff = ListenerHandoff()
-        let denials = denialLog.map { DenialSink(log: $0) }
         let dropped = dropCapabilities
         let unixLayer = self.unixLayer
         guard startDetachedThread({
             guard let (listener, domain) = handoff.wait() else { return }
             Supervisor(
                 listener: listener, policy: policy, unixLayer: unixLayer, denials: denials, domain: domain,
-                droppedCapabilities: dropped
+                droppedCapabilities: dropped, observer: observer
             ).run()
         }) else {
             throw SeccompError(.spawnFailed, "Failed to start the supervisor thread")

@@ -88,6 +88,12 @@ public struct SandboxedCommand: Sendable {
     /// The kernel the Landlock calls go to: a mock in tests, so that it sees the ruleset
     /// created and the child's restriction (``Landlock/CreatedRuleset``).
     package var kernel: LandlockKernel = .system
+    /// Says which of the program's calls (``Observation``s) the sandbox denies, as lines for a
+    /// file-descriptor ``denialLog`` (written after `landlock: `), where the supervisor serves
+    /// the program: `landlock-exec --log-denials` checks each against its policy. The
+    /// supervisor's filter then also notifies the calls that name paths and signal targets,
+    /// and lets them run unchanged. Called on the supervisor's thread; keep it short.
+    package var explainDenials: (@Sendable (Observation) -> [String])?
 
     public init(
         executable: String, arguments: [String] = [], environment: [String]? = nil, ruleset: Ruleset,
@@ -192,7 +198,8 @@ public struct SandboxedCommand: Sendable {
                 ? UnixPathLayer(ruleset: ruleset) : nil,
             nest: nest,
             denialLog: denialLog, inherit: inheritedFileDescriptors, landlockABI: plan.environment.landlock.abi,
-            dropCapabilities: dropCapabilities, refusesUncoveredProtocols: plan.uncoveredProtocols == .seccompFilter)
+            dropCapabilities: dropCapabilities, refusesUncoveredProtocols: plan.uncoveredProtocols == .seccompFilter,
+            explainDenials: explainDenials)
     }
 
     private func resolvedExecutable() throws(SeccompError) -> String {

@@ -19,6 +19,8 @@ import Glibc
 /// calls it allows.
 final class Supervisor: @unchecked Sendable {
     let listener: Int32
+    /// Observes the calls for the denial log (`--log-denials`), when asked.
+    let observer: CallObserver?
     /// Runs work in the program's Landlock domain (see `DomainThread`).
     let domain: DomainThread
     /// Serializes UDP decisions and the calls that follow, so that a bound/unbound state read
@@ -53,8 +55,9 @@ final class Supervisor: @unchecked Sendable {
 
     init(
         listener: Int32, policy: UDPPolicy, unixLayer: UnixPathLayer?, denials: DenialSink?, domain: DomainThread,
-        droppedCapabilities: UInt64
+        droppedCapabilities: UInt64, observer: CallObserver? = nil
     ) {
+        self.observer = observer
         self.listener = listener
         self.domain = domain
         self.droppedCapabilities = droppedCapabilities
@@ -142,6 +145,11 @@ final class Supervisor: @unchecked Sendable {
     // MARK: Dispatch
 
     func handle(_ n: Notification) {
+        if let observer {
+            // The denial log's observation: read only, then the call goes on as it would.
+            observer.observe(number: n.nr, tid: n.tid, n.args)
+            if CallObserver.observerOnlyNumbers.contains(n.nr) { return replyContinue(n.id) }
+        }
         if isNestCall(n) { return handleNestCall(n) }
         if numbers.observed.contains(n.nr) { return observe(n) }
         // What the kernel refuses before it looks at the socket: sendmsg and sendmmsg with

@@ -28,7 +28,7 @@ struct LandlockExec: ParsableCommand {
               127  the command was not found.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Sandboxer.self, Status.self],
+        subcommands: [Run.self, Learn.self, Sandboxer.self, Status.self],
         defaultSubcommand: Run.self
     )
 
@@ -53,7 +53,7 @@ struct LandlockExec: ParsableCommand {
         }
         do {
             var command: any ParsableCommand
-            if let first = arguments.first, ["sandboxer", "status", "help"].contains(first) {
+            if let first = arguments.first, ["learn", "sandboxer", "status", "help"].contains(first) {
                 command = try parseAsRoot()
             } else {
                 // The default subcommand, parsed alone: argument-parser then reflects over one
@@ -85,6 +85,8 @@ struct LandlockExec: ParsableCommand {
         text = text.replacingFirst("USAGE: landlock-exec run ", with: "USAGE: landlock-exec [run] ")
         text += "\n\nSUBCOMMANDS:\n"
         text += "  run (default)           Run COMMAND in a Landlock sandbox.\n"
+        text += "  learn                   Run COMMAND unrestricted and write the policy it needs\n"
+        text += "                          (see 'landlock-exec learn --help').\n"
         text += "  sandboxer               Drop-in for the kernel's samples/landlock/sandboxer (see\n"
         text += "                          'landlock-exec sandboxer --help').\n"
         text += "  status                  Show the kernel's Landlock ABI and errata, and who\n"

@@ -66,6 +66,17 @@ enum Launcher {
         command.environmentBytes = request.environment.map(RawBytes.environmentBytes)
         command.keepsNetworkCapabilities = policy.keepNetworkCapabilities
         command.allowsUncoveredProtocols = policy.allowUncoveredProtocols
+        if policy.logDenials {
+            // Everything else the command is denied, checked against the policy as the
+            // supervisor observes its calls (DenialExplainer).
+            let plan = try? command.plan()
+            let explainer = DenialExplainer(policy: policy, enforcer: { plan?.enforcer(of: $0) }) { path in
+                guard let resolved = realpath(RawBytes.openablePath(path), nil) else { return nil }
+                defer { free(resolved) }
+                return String(cString: resolved)
+            }
+            command.explainDenials = { explainer.lines(for: $0) }
+        }
 
         let prepared: PreparedSandbox
         do {
@@ -92,7 +103,8 @@ enum Launcher {
         }
         if request.announce { writeStandardError("Executing the sandboxed command...\n") }
 
-        guard status.usesSupervisor else {
+        // The denial log observes the command from this process: it runs as a child.
+        guard status.usesSupervisor || policy.logDenials else {
             do {
                 try prepared.execReplacingCurrentProcess()
             } catch let error as SeccompError where error.underlyingError != nil {

@@ -134,7 +134,9 @@ struct NetworkOptions: ParsableArguments {
         valueName: "mode"))
     var udpSupervisor: UDPSupervisorMode = .auto
 
-    @Flag(help: "Print each UDP call the supervisor denies, as a Landlock audit record plus the option that would allow it.")
+    @Flag(help: ArgumentHelp(
+        "Print each denial on standard error, one line in the shape of a Landlock audit record plus the option that would allow it: files, TCP, UDP, pathname UNIX sockets, scopes.",
+        discussion: "Source here: landlock-exec observes the command's calls (seccomp user notification, through the supervisor when it runs) and checks them against the policy; the kernel's audit records are not read. The command runs as a child of landlock-exec. In a sandbox nested in a supervised one, only UDP denials are logged."))
     var logDenials = false
 
     @Flag(help: ArgumentHelp(

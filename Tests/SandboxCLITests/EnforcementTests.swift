@@ -313,19 +313,8 @@ struct ScopeTests {
 
     @Test func abstractUnixSocketsOutsideTheSandboxAreDeniedUnlessUnscoped() {
         let name = "landlock-exec-test-\(getpid())"
-        let server = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { close(server) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(name.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index + 1] = byte }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
-        withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { precondition(bind(server, $0, length) == 0) }
-        }
-        precondition(listen(server, 4) == 0)
+        let server = AbstractListener(name)
+        defer { withExtendedLifetime(server) {} }
         let connect = python("s = socket.socket(socket.AF_UNIX)\ns.connect('\\0\(name)')")
         let denied = exec(["--quiet", "--"] + connect)
         #expect(denied.status == 13, "\(denied)")

@@ -221,3 +221,27 @@ func readFile(_ path: String) -> String? {
     }
     return String(decoding: bytes, as: UTF8.self)
 }
+
+/// A listening UNIX stream socket bound to the abstract name `name` (no file).
+final class AbstractListener {
+    let fd: Int32
+    let name: String
+
+    init(_ name: String) {
+        self.name = name
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index + 1] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { precondition(bind(fd, $0, length) == 0) }
+        }
+        precondition(listen(fd, 4) == 0)
+    }
+
+    deinit { close(fd) }
+}
