@@ -57,6 +57,17 @@ struct SyscallNumbers {
 
 private func syscallNumber(_ name: String) -> Int32 { Int32(clandlock_syscall_number(name)) }
 
+/// The UDP layers, the executor domain and the denial logs that apply to one call.
+struct CallContext: @unchecked Sendable {
+    let policy: UDPPolicy
+    let domain: DomainThread
+    /// One per layer of `policy`.
+    let denials: [DenialSink?]
+    /// The sandbox's fs.resolve_unix layer when the supervisor enforces it (UnixPathRules):
+    /// nested layers are inside the sandbox, so it applies to their members too.
+    let unixPaths: UnixPathRules?
+}
+
 /// One notified call being handled: owns the duplicate of the program's socket and the pidfd
 /// of its process, closed when the last job working on the call is done.
 final class Call: @unchecked Sendable {

@@ -249,26 +249,15 @@ extension Supervisor {
         // The layer's fs.resolve_unix rules: the anchor's descriptors of their paths.
         var unixLayer: UnixPathLayer? = nil
         if record.unix_handled != 0 {
-            let numbers = unixCount == 0 ? [] : readRemote(n.tid, record.unix_fds, unixCount * 4)
-            guard let numbers else { close(procDirectory); return .error(EFAULT) }
-            var pins: [Int32] = []
-            for index in 0..<unixCount {
-                let number = numbers.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
-                // Only O_PATH descriptors: closing one never waits (the program could have put
-                // a file whose flush blocks at that number).
-                var pin = clandlock_pidfd_getfd(pidfd, number, 0)
-                if pin >= 0 && clandlock_fcntl_getfl(pin) & oPath == 0 {
-                    Closer.close(pin, mayWait: true)
-                    pin = -1
-                }
-                guard pin >= 0 else {
-                    for fd in pins { close(fd) }
-                    close(procDirectory)
-                    return .error(EBADF)
-                }
-                pins.append(pin)
+            guard let numbers = unixCount == 0 ? [] : readRemote(n.tid, record.unix_fds, unixCount * 4) else {
+                close(procDirectory)
+                return .error(EFAULT)
             }
-            unixLayer = UnixPathLayer(pins: pins)
+            let fds = (0..<unixCount).map { index in
+                numbers.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
+            }
+            guard let layer = UnixPathLayer(taking: fds, from: pidfd) else { close(procDirectory); return .error(EBADF) }
+            unixLayer = layer
         }
         var log: Int32 = -1
         if record.log_fd >= 0 {
@@ -324,15 +313,4 @@ extension Supervisor {
         case nil: nil
         }
     }
-}
-
-/// The UDP layers, the executor domain and the denial logs that apply to one call.
-struct CallContext: @unchecked Sendable {
-    let policy: UDPPolicy
-    let domain: DomainThread
-    /// One per layer of `policy`.
-    let denials: [DenialSink?]
-    /// The sandbox's fs.resolve_unix layer when the supervisor enforces it (UnixPathRules):
-    /// nested layers are inside the sandbox, so it applies to their members too.
-    let unixPaths: UnixPathRules?
 }
