@@ -23,7 +23,7 @@ enum Closer {
     }
 
     private static let state = Mutex(State())
-    nonisolated(unsafe) private static let ready: [Int32] = closeOnExecPipe() ?? [-1, -1]
+    private static let ready: [Int32] = closeOnExecPipe() ?? [-1, -1]
 
     /// Closes `fd` now, or on a closer thread when `mayWait` (an internet stream socket, or a
     /// descriptor whose kind is unknown).

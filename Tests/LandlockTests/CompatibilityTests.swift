@@ -59,7 +59,7 @@ struct CompatibilityTests {
     @Test("A hard requirement the kernel does not meet fails before any syscall", arguments: 1...9)
     func hardRequirement(kernelVersion: Int) throws {
         let mock = MockKernel(abi: kernelVersion, files: ["/usr": true])
-        let ruleset = try Ruleset(compatibility: .hardRequirement)
+        let ruleset = Ruleset(compatibility: .hardRequirement)
             .handling(FileSystemAccess.all(in: .v1))
             .handling(NetworkAccess.udp)
         #expect(throws: LandlockError.self) { _ = try ruleset.create(kernel: mock.kernel) }

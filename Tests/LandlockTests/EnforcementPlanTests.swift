@@ -135,7 +135,7 @@ struct EnforcementPlanTests {
     func onlyResolveUnix(kernel: Kernel) throws {
         let resolveUnix = FileSystemAccess.rights[16]
         #expect(resolveUnix.auditName == "fs.resolve_unix")
-        let ruleset = try Ruleset().handling(FileSystemAccess([.resolveUnix, .makeSock]))
+        let ruleset = Ruleset().handling(FileSystemAccess([.resolveUnix, .makeSock]))
         for mode in [SupervisorMode.automatic, .never] {
             let plan = try EnforcementPlan(
                 .init(ruleset: ruleset, flags: [], singleThreaded: true, supervisor: mode), in: .init(landlock: kernel.status))

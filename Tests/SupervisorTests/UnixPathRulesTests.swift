@@ -30,7 +30,8 @@ struct UnixPathRulesTests {
 
     @Test func procSelfNamesTheCaller() {
         func spelled(_ path: String) -> String {
-            String(cString: UnixPathRules.callersProc(Array(path.utf8CString), process: 40, thread: 41))
+            let spelled = UnixPathRules.callersProc(Array(path.utf8CString), process: 40, thread: 41)
+            return String(decoding: spelled.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         #expect(spelled("/proc/self/fd/3") == "/proc/40/fd/3")
         #expect(spelled("/proc/thread-self/fd/3") == "/proc/40/task/41/fd/3")
