@@ -85,16 +85,15 @@ final class Call: @unchecked Sendable {
     /// file names the task: if it exits, reads fail instead of describing a reused thread id.
     private(set) var statusFD: Int32 = -1
 
-    /// The fs.resolve_unix lookup's descriptors, opened by the executor thread that performs
-    /// the call before it enters the program's filesystem view (`prepareLookup`).
+    /// The fs.resolve_unix lookup of the call (`prepareLookup`).
     private(set) var unixLookup: UnixLookup?
 
-    /// On the executor thread, before `FileSystemView.enter()`: opens what the fs.resolve_unix
-    /// lookups of the call need, when the supervisor enforces that right and the socket is a
-    /// UNIX socket.
+    /// On the executor thread, with the program's filesystem view it enters: what the
+    /// fs.resolve_unix lookups of the call need, when the supervisor enforces that right and
+    /// the socket is a UNIX socket.
     func prepareLookup(_ kind: SocketKind, _ view: FileSystemView?) {
-        guard kind.domain == AF_UNIX, context.unixPaths != nil else { return }
-        unixLookup = UnixLookup(rootName: view?.rootName)
+        guard kind.domain == AF_UNIX, let descriptors = context.unixPaths?.descriptors else { return }
+        unixLookup = UnixLookup(descriptors: descriptors, rootName: view?.rootName, changesRoot: view?.changesRoot == true)
     }
 
     /// Opens `statusFD` (monitor thread only, before the call is handed to another thread).

@@ -289,7 +289,9 @@ extension Supervisor {
                 context: CallContext(
                     policy: policy, domain: domain, denials: denials,
                     unixPaths: enclosing.unixPaths.map { $0.nesting(unixLayer) }
-                        ?? unixLayer.map { UnixPathRules(layers: [$0], sockets: sandboxSockets) })))
+                        ?? unixLayer.map {
+                            UnixPathRules(layers: [$0], sockets: sandboxSockets, descriptors: lookupDescriptors)
+                        })))
         threads.forget(n.tid)  // classified before it registered: now a member
         return .value(0)
     }

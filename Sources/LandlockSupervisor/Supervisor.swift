@@ -49,6 +49,8 @@ final class Supervisor: @unchecked Sendable {
     /// The socket files the sandbox's processes bound, for the fs.resolve_unix same-domain
     /// exception of every layer (UnixPathRules).
     let sandboxSockets: SandboxSockets
+    /// The supervisor's fd directory and root for those lookups (opened here, unrestricted).
+    let lookupDescriptors: LookupDescriptors?
     /// The sandbox's own context: its policy, its domain thread, its denial log for each
     /// layer. Built once: the fast path uses it for every call.
     let rootContext: CallContext
@@ -63,9 +65,11 @@ final class Supervisor: @unchecked Sendable {
         self.droppedCapabilities = droppedCapabilities
         let sockets = SandboxSockets()
         sandboxSockets = sockets
+        let descriptors = LookupDescriptors()
+        lookupDescriptors = descriptors
         rootContext = CallContext(
             policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count),
-            unixPaths: unixLayer.map { UnixPathRules(layers: [$0], sockets: sockets) })
+            unixPaths: unixLayer.map { UnixPathRules(layers: [$0], sockets: sockets, descriptors: descriptors) })
         let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
         supportsThreadPidfd = probe >= 0
         if probe >= 0 { close(probe) }

@@ -152,23 +152,31 @@ final class SandboxSockets: @unchecked Sendable {
 struct UnixPathRules: @unchecked Sendable {
     let layers: [UnixPathLayer]
     let sockets: SandboxSockets
+    /// The supervisor's descriptors for the lookups; `nil` when they could not be opened (no
+    /// /proc): every lookup is refused.
+    let descriptors: LookupDescriptors?
 
     /// The rules for the members of a nested layer: these, and `layer` if it handles the right.
     func nesting(_ layer: UnixPathLayer?) -> UnixPathRules {
-        UnixPathRules(layers: layers + (layer.map { [$0] } ?? []), sockets: sockets)
+        UnixPathRules(layers: layers + (layer.map { [$0] } ?? []), sockets: sockets, descriptors: descriptors)
     }
 
     // MARK: The decision
 
-    /// `hook_unix_find` for the socket file `chain[0]` whose directories up to the root are
-    /// `chain[1...]`: every layer grants the right beneath one of them, or the socket was
-    /// bound by a process inside that layer (the same domain, or one nested in it).
-    func allows(_ chain: [FileIdentity]) -> Bool {
-        guard let socket = chain.first else { return false }
-        let binders = sockets.binderLayers(of: socket) ?? []
-        return layers.allSatisfy { layer in
-            binders.contains(layer.id) || chain.contains { layer.granted.contains($0) }
+    /// `hook_unix_find` for the socket file open as `socket`: every layer grants the right
+    /// beneath it (on the file or a directory above it), or the socket was bound by a process
+    /// inside that layer (the same domain, or one nested in it). The walk stops as soon as
+    /// every layer is satisfied, as the kernel's does.
+    func allows(_ socket: Int32, _ lookup: UnixLookup) -> Bool {
+        guard let identity = FileIdentity(socket) else { return false }
+        let binders = sockets.binderLayers(of: identity) ?? []
+        var waiting = layers.filter { !binders.contains($0.id) }
+        if waiting.isEmpty { return true }
+        let satisfied = lookup.walk(from: socket) { identity in
+            waiting.removeAll { $0.granted.contains(identity) }
+            return waiting.isEmpty
         }
+        return satisfied == true
     }
 
     // MARK: Performing
@@ -203,21 +211,9 @@ struct UnixPathRules: @unchecked Sendable {
         var info = stat()
         guard fstat(socket, &info) == 0 else { return .error(EACCES) }
         if info.st_mode & S_IFMT == S_IFSOCK {
-            guard let chain = lookup.chain(of: socket), allows(chain) else { return .error(EACCES) }
+            guard allows(socket, lookup) else { return .error(EACCES) }
         }  // Not a socket: the call through the descriptor fails as the kernel's would (ECONNREFUSED).
-        // The call names the descriptor, relative to the fd directory, then the working
-        // directory is restored for the next message.
-        let workingDirectory = open(".", oPath | O_DIRECTORY | O_CLOEXEC)
-        guard workingDirectory >= 0, fchdir(lookup.fdDirectory) == 0 else {
-            if workingDirectory >= 0 { close(workingDirectory) }
-            return .error(EACCES)
-        }
-        let outcome = body(UnixAddress.make(Array("\(socket)".utf8)))
-        // A directory held open can be entered again; were it not, later relative paths of
-        // this call would fail to resolve (refused), never reach another file.
-        _ = fchdir(workingDirectory)
-        close(workingDirectory)
-        return outcome
+        return lookup.withFileAddress(socket, body)
     }
 
     /// `/proc/self/...` and `/proc/thread-self/...` name the caller's process and thread, not

@@ -40,10 +40,11 @@ struct UnixPathRulesTests {
     }
 
     /// A rule on a directory grants beneath it, on the socket file grants it alone, and a
-    /// socket elsewhere is refused; the chain ends at the root.
+    /// socket elsewhere is refused; the walk goes up to the root and stops once satisfied.
     @Test func theWalkComparesEveryDirectoryUpToTheRoot() throws {
         var template = Array("/tmp/unix-path-rules.XXXXXX".utf8CString)
-        let base = String(cString: try #require(mkdtemp(&template)))
+        _ = try #require(mkdtemp(&template))
+        let base = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let directories = ["/granted", "/granted/deep", "/other"]
         let files = ["/granted/deep/s", "/other/s", "/other/single"]
         for directory in directories { #expect(mkdir(base + directory, 0o755) == 0) }
@@ -55,52 +56,56 @@ struct UnixPathRulesTests {
         let ruleset = try Ruleset().handling(FileSystemAccess.resolveUnix)
             .adding(PathBeneath(base + "/granted", .resolveUnix))
             .adding(PathBeneath(base + "/other/single", .resolveUnix))
-        let rules = UnixPathRules(layers: [UnixPathLayer(ruleset: ruleset)], sockets: SandboxSockets())
-        let lookup = try #require(UnixLookup(rootName: nil))
-        func chain(_ path: String) -> [FileIdentity]? {
-            let fd = open(base + path, oPath | O_CLOEXEC)
-            defer { close(fd) }
-            return lookup.chain(of: fd)
-        }
-        let deep = try #require(chain("/granted/deep/s"))
-        #expect(deep.count == base.split(separator: "/").count + 4)  // s, deep, granted, ..., /
+        let descriptors = try #require(LookupDescriptors())
+        let lookup = UnixLookup(descriptors: descriptors, rootName: nil, changesRoot: false)
+        let rules = UnixPathRules(layers: [UnixPathLayer(ruleset: ruleset)], sockets: SandboxSockets(), descriptors: descriptors)
+        func opened(_ path: String) -> Int32 { open(base + path, oPath | O_CLOEXEC) }
+        // The whole walk, when nothing stops it: the file, its directories, up to "/".
+        let deep = opened("/granted/deep/s")
+        defer { close(deep) }
+        var visited: [FileIdentity] = []
+        #expect(lookup.walk(from: deep) { visited.append($0); return false } == false)
+        #expect(visited.count == base.split(separator: "/").count + 4)  // s, deep, granted, ..., /
         let root = open("/", oPath | O_CLOEXEC)
         defer { close(root) }
-        #expect(deep.last == FileIdentity(root))
-        #expect(rules.allows(deep))
-        #expect(!rules.allows(try #require(chain("/other/s"))))
-        #expect(rules.allows(try #require(chain("/other/single"))))
+        #expect(visited.last == FileIdentity(root))
+        #expect(rules.allows(deep, lookup))
+        let other = opened("/other/s"), single = opened("/other/single")
+        defer { close(other); close(single) }
+        #expect(!rules.allows(other, lookup))
+        #expect(rules.allows(single, lookup))
     }
 
     /// Stacked layers as in the kernel: every layer must grant the right, or have the socket's
     /// binder inside it (the same domain or a nested one).
     @Test func everyLayerMustAllow() throws {
         var template = Array("/tmp/unix-path-layers.XXXXXX".utf8CString)
-        let base = String(cString: try #require(mkdtemp(&template)))
+        _ = try #require(mkdtemp(&template))
+        let base = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let socketPath = base + "/s"
         close(open(socketPath, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644))
         defer { unlink(socketPath); rmdir(base) }
         let socketFD = open(socketPath, oPath | O_CLOEXEC)
-        let directoryFD = open(base, oPath | O_CLOEXEC)
-        let rootFD = open("/", oPath | O_CLOEXEC)
-        defer { close(socketFD); close(directoryFD); close(rootFD) }
-        let chain = [try #require(FileIdentity(socketFD)), try #require(FileIdentity(directoryFD))]
+        defer { close(socketFD) }
+        let identity = try #require(FileIdentity(socketFD))
+        let descriptors = try #require(LookupDescriptors())
+        let lookup = UnixLookup(descriptors: descriptors, rootName: nil, changesRoot: false)
         let grants = UnixPathLayer(pins: [open(base, oPath | O_CLOEXEC)])
         let grantsNothing = UnixPathLayer(pins: [open("/proc", oPath | O_CLOEXEC)])
         let sockets = SandboxSockets()
-        let outer = UnixPathRules(layers: [grants], sockets: sockets)
+        let outer = UnixPathRules(layers: [grants], sockets: sockets, descriptors: descriptors)
         let both = outer.nesting(grantsNothing)
-        #expect(outer.allows(chain))
-        #expect(!both.allows(chain), "the inner layer grants nothing beneath the socket")
-        #expect(outer.nesting(nil).allows(chain), "a nested layer that does not handle the right adds nothing")
+        #expect(outer.allows(socketFD, lookup))
+        #expect(!both.allows(socketFD, lookup), "the inner layer grants nothing beneath the socket")
+        #expect(outer.nesting(nil).allows(socketFD, lookup), "a nested layer that does not handle the right adds nothing")
         // Bound by a process of the outer layer only: the inner layer still needs the right.
-        sockets.record(chain[0], pin: open(socketPath, oPath | O_CLOEXEC), layers: [grants.id])
-        #expect(!both.allows(chain))
+        sockets.record(identity, pin: open(socketPath, oPath | O_CLOEXEC), layers: [grants.id])
+        #expect(!both.allows(socketFD, lookup))
         // Bound inside the inner layer: the same domain for both layers.
-        sockets.record(chain[0], pin: open(socketPath, oPath | O_CLOEXEC), layers: [grants.id, grantsNothing.id])
-        #expect(both.allows(chain))
+        sockets.record(identity, pin: open(socketPath, oPath | O_CLOEXEC), layers: [grants.id, grantsNothing.id])
+        #expect(both.allows(socketFD, lookup))
         // Unlinked: forgotten (its inode number may name another file later).
         unlink(socketPath)
-        #expect(!both.allows(chain))
+        #expect(!both.allows(socketFD, lookup))
     }
 }
