@@ -15,13 +15,13 @@
 //    supervisor performs every bind of the sandbox, and records what it bound) is reachable
 //    without the right.
 // 4. Allowed: the call is performed on the descriptor itself, through
-//    /proc/thread-self/fd/N, never by resolving the path again. Denied: EACCES.
+//    the supervisor's /proc/self/fd/N, never by resolving the path again. Denied: EACCES.
 //
-// Differences from the kernel, all of them refusing more, never less: the walk stops at the
-// program's root when it called chroot (the kernel walks to the real root); a socket file
-// reached outside the program's root through a magic link is refused; a socket that the
-// sandbox bound but that was created outside it counts as the sandbox's; a path to a socket
-// file that no socket is bound to answers EACCES where the kernel answers ECONNREFUSED.
+// Differences from the kernel: refusals where the supervisor cannot see as the kernel does (a
+// socket file reached outside the program's root through a magic link; a walk above a chroot
+// whose name in the supervisor's root no longer leads to it; a path to a socket file that no
+// socket is bound to: EACCES where the kernel answers ECONNREFUSED); and one allowance: a
+// socket that the sandbox bound but that was created outside it counts as the sandbox's.
 internal import CLandlock
 import Landlock
 import Synchronization
