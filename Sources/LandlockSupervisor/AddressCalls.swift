@@ -60,8 +60,9 @@ extension Supervisor {
                     address, process: call.facts.process, thread: call.notification.tid, lookup: call.unixLookup
                 ) { perform(.connect, call.socket, $0) })
             case .bind:
+                let place = BindPlace(address)  // before the bind: see BoundSocketFile.swift
                 let outcome = perform(.bind, call.socket, address)
-                if outcome == .value(0) { unixPaths.recordBind(address) }
+                if outcome == .value(0), let place { unixPaths.recordBind(place, socket: call.socket) }
                 reply(n.id, outcome)
             }
         }, orElse: { [self] in reply(n.id, .error(EACCES)) })

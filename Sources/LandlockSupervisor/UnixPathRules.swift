@@ -181,17 +181,12 @@ struct UnixPathRules: @unchecked Sendable {
 
     // MARK: Performing
 
-    /// Remembers the socket file that a bind of the sandbox just created at `address` (the
-    /// executor thread that bound it, still in the program's root and working directory).
-    /// A file that is not a socket, or that has other links (a hard link to a socket from
-    /// outside put there meanwhile), is not remembered.
-    func recordBind(_ address: [UInt8]) {
-        guard let path = UnixAddress.path(address) else { return }
-        let fd = path.withUnsafeBufferPointer { open($0.baseAddress!, oPath | O_NOFOLLOW | O_CLOEXEC) }
-        guard fd >= 0 else { return }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK, info.st_nlink == 1 else { close(fd); return }
-        let identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    /// Remembers the socket file that a bind of `socket` by the sandbox just created at
+    /// `place` (taken before the bind: BoundSocketFile.swift). Nothing when it cannot be
+    /// established which file that is (the exception then does not apply: fail closed).
+    func recordBind(_ place: BindPlace, socket: Int32) {
+        guard let fd = place.boundFile(of: socket) else { return }
+        guard let identity = FileIdentity(fd) else { close(fd); return }
         sockets.record(identity, pin: fd, layers: Set(layers.map(\.id)))
     }
 

@@ -209,6 +209,27 @@ struct ResolveUnixTests {
         #expect(result.standardOutput == "0 13/13\n", "\(result)")
     }
 
+    /// Attack: bind through a symbolic link that another thread keeps exchanging with one to
+    /// the victim's directory, so that a second lookup of the bound path after the bind would
+    /// name the victim's socket, and the supervisor would record it as one the sandbox bound.
+    /// The bound file is established without a second lookup: the victim stays out of reach.
+    @Test(.enabled(if: attackHelper != nil, "Requires gcc to build the attack helper"))
+    func aBindRacingASymlinkSwapDoesNotMakeAForeignSocketTheSandboxs() throws {
+        let scratch = Scratch()
+        let victimDirectory = scratch.directory("victim")
+        let victim = Server(victimDirectory + "/s")
+        let writable = scratch.directory("rw")
+        let result = exec(
+            ["sandboxer", attackHelper!, "bindswap", writable, victimDirectory + "/sd", "3000"],
+            environment: ["PATH=/usr/bin:/bin", "LL_FS_RO=/", "LL_FS_RW=\(writable)"])
+        #expect(result.status == 0, "\(result)")
+        let values = fields(result.standardOutput)
+        #expect(Int(values["binds"] ?? "0") ?? 0 > 100, "the race ran\n\(result)")
+        #expect(values["reached"] == "\(EACCES)", "\(result)")
+        var buffer = [UInt8](repeating: 0, count: 16)
+        #expect(recv(victim.fds[1], &buffer, 16, Int32(MSG_DONTWAIT)) == -1, "a datagram reached the victim")
+    }
+
     /// Relative paths after chdir are the program's, not the supervisor's.
     @Test func relativePathsAfterChdir() {
         let scratch = Scratch()

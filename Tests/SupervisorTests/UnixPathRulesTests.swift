@@ -108,4 +108,32 @@ struct UnixPathRulesTests {
         unlink(socketPath)
         #expect(!both.allows(socketFD, lookup))
     }
+
+    /// The bound file of a bind, from the kernel (sock_diag's UNIX_DIAG_VFS; built into this
+    /// machine's kernel) and from the place resolved before the bind.
+    @Test func theBoundFileIsTheKernels() throws {
+        var template = Array("/tmp/unix-bound.XXXXXX".utf8CString)
+        _ = try #require(mkdtemp(&template))
+        let base = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let path = base + "/s"
+        defer { unlink(path); rmdir(base) }
+        let address = UnixAddress.make(Array(path.utf8))
+        let place = try #require(BindPlace(address))
+        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(socket) }
+        let bound = address.withUnsafeBytes {
+            bind(socket, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
+        }
+        #expect(bound == 0)
+        var info = stat()
+        #expect(stat(path, &info) == 0)
+        #expect(
+            SocketDiagnostics.boundFile(of: socket)
+                == .file(device: UInt64(info.st_dev), inode: UInt32(truncatingIfNeeded: info.st_ino)))
+        let file = try #require(place.boundFile(of: socket))
+        defer { close(file) }
+        #expect(FileIdentity(file) == FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+        // A name that exists already: no place (the bind will fail with EADDRINUSE).
+        #expect(BindPlace(address) == nil)
+    }
 }
