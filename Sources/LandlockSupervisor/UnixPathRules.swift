@@ -199,7 +199,7 @@ struct UnixPathRules: @unchecked Sendable {
     ) -> Outcome {
         guard let named = UnixAddress.path(address) else { return body(address) }
         guard let lookup else { return .error(EACCES) }  // no /proc: cannot resolve safely
-        let path = Self.callersProc(named, process: process, thread: thread)
+        guard let path = Self.callersProc(named, process: process, thread: thread) else { return .error(EACCES) }
         let socket = path.withUnsafeBufferPointer { open($0.baseAddress!, oPath | O_CLOEXEC) }
         guard socket >= 0 else { return .error(lastErrno) }  // the lookup's own error
         defer { close(socket) }
@@ -211,19 +211,42 @@ struct UnixPathRules: @unchecked Sendable {
         return lookup.withFileAddress(socket, body)
     }
 
-    /// `/proc/self/...` and `/proc/thread-self/...` name the caller's process and thread, not
-    /// the executor's: the leading link is spelled out with the caller's ids. (A lookup that
-    /// reaches those links otherwise, relative to /proc or through a symbolic link, resolves
-    /// them as the executor's: the socket it reaches is still checked.)
-    static func callersProc(_ path: [CChar], process: pid_t, thread: pid_t) -> [CChar] {
-        let bytes = path.map { UInt8(bitPattern: $0) }
-        let replacements: [(String, String)] = [
-            ("/proc/self/", "/proc/\(process)/"), ("/proc/thread-self/", "/proc/\(process)/task/\(thread)/"),
-        ]
-        for (prefix, replacement) in replacements where bytes.starts(with: Array(prefix.utf8)) {
-            return (Array(replacement.utf8) + bytes.dropFirst(prefix.utf8.count)).map { CChar(bitPattern: $0) }
+    /// The path as the caller means it, for a lookup made by a supervisor thread: with "." and
+    /// repeated slashes removed (no change to what it names), `/proc/self/`,
+    /// `/proc/thread-self/` and `/dev/fd/` spelled with the caller's ids. `nil` for a path
+    /// into the supervisor's own `/proc` entries, which the caller may not inspect (the
+    /// kernel's ptrace check refuses it: EACCES). A lookup that reaches those links otherwise
+    /// (relative to /proc, through a symbolic link) resolves them as the supervisor's: the
+    /// socket it reaches is still checked.
+    static func callersProc(
+        _ path: [CChar], process: pid_t, thread: pid_t, supervisor: pid_t = getpid()
+    ) -> [CChar]? {
+        let bytes = path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }  // bytes: any encoding
+        let slash = UInt8(ascii: "/")
+        let absolute = bytes.first == slash
+        let components = bytes.split(separator: slash, omittingEmptySubsequences: true).map(Array.init)
+            .filter { $0 != [UInt8(ascii: ".")] }
+        func word(_ text: String) -> [UInt8] { Array(text.utf8) }
+        var spelled = components
+        if absolute && components.count >= 2 {
+            switch (components[0], components[1]) {
+            case (word("proc"), word("self")): spelled = [word("proc"), word("\(process)")] + components.dropFirst(2)
+            case (word("proc"), word("thread-self")):
+                spelled = [word("proc"), word("\(process)"), word("task"), word("\(thread)")] + components.dropFirst(2)
+            case (word("dev"), word("fd")): spelled = [word("proc"), word("\(process)"), word("fd")] + components.dropFirst(2)
+            case (word("proc"), let id):
+                if let number = pid_t(String(decoding: id, as: UTF8.self)),
+                    number == supervisor || access("/proc/\(supervisor)/task/\(number)", F_OK) == 0
+                {
+                    return nil
+                }
+            default: break
+            }
         }
-        return path
+        var result = (absolute ? [slash] : []) + Array(spelled.joined(separator: [slash]))
+        if bytes.last == slash && !spelled.isEmpty { result.append(slash) }
+        if result.isEmpty { result = [UInt8(ascii: ".")] }
+        return result.map { CChar(bitPattern: $0) } + [0]
     }
 
 }

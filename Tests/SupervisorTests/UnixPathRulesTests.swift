@@ -29,14 +29,23 @@ struct UnixPathRulesTests {
     }
 
     @Test func procSelfNamesTheCaller() {
-        func spelled(_ path: String) -> String {
-            let spelled = UnixPathRules.callersProc(Array(path.utf8CString), process: 40, thread: 41)
-            return String(decoding: spelled.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        func spelled(_ path: String) -> String? {
+            UnixPathRules.callersProc(Array(path.utf8CString), process: 40, thread: 41, supervisor: 7).map {
+                String(decoding: $0.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
         }
         #expect(spelled("/proc/self/fd/3") == "/proc/40/fd/3")
         #expect(spelled("/proc/thread-self/fd/3") == "/proc/40/task/41/fd/3")
+        #expect(spelled("//proc/./self//fd/3") == "/proc/40/fd/3")
+        #expect(spelled("/dev/fd/3") == "/proc/40/fd/3")
         #expect(spelled("/proc/selfish/x") == "/proc/selfish/x")
         #expect(spelled("/tmp/proc/self/fd/3") == "/tmp/proc/self/fd/3")
+        #expect(spelled("./a/../b/") == "a/../b/")  // ".." is not lexical: kept
+        #expect(spelled("s") == "s")
+        #expect(spelled("/proc/7/fd/3") == nil, "the supervisor's own /proc entries")
+        // Bytes that are not UTF-8 pass unchanged.
+        let raw: [CChar] = [0x2f, 0x74, CChar(bitPattern: 0xff), 0x2f, 0x73, 0]
+        #expect(UnixPathRules.callersProc(raw, process: 40, thread: 41, supervisor: 7) == raw)
     }
 
     /// A rule on a directory grants beneath it, on the socket file grants it alone, and a
