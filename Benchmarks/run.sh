@@ -30,7 +30,7 @@ done
 # One product per invocation: `swift build --product A --product B` builds only B. Static
 # Swift standard library, as the README builds landlock-exec (and as the kernel lane does, so
 # the two share one build): its start-up is what users get.
-for product in landlock-bench landlock-exec; do
+for product in landlock-bench swift-exec-floor landlock-exec; do
     swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" >&2
 done
 bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
