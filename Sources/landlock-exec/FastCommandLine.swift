@@ -16,6 +16,12 @@ enum FastCommandLine: Equatable {
 
     static func parse(_ arguments: [String]) -> FastCommandLine? {
         guard let first = arguments.first else { return nil }
+        // argument-parser answers these wherever they stand before `--`, even among the
+        // command's words.
+        for word in arguments.prefix(while: { $0 != "--" })
+        where Self.builtIn.contains(word) || word.hasPrefix("--generate-completion-script=") || word.hasPrefix("---") {
+            return nil
+        }
         switch first {
         case "sandboxer": return LandlockExec.Sandboxer.fastCommandLine(arguments.dropFirst()).map(Self.sandboxer)
         case "learn", "status", "help": return nil
@@ -23,6 +29,10 @@ enum FastCommandLine: Equatable {
         default: return LargeCommandLine(arguments).fastOptions().map(Self.run)
         }
     }
+
+    private static let builtIn: Set<String> = [
+        "--generate-completion-script", "--experimental-dump-help", "--help", "-h", "-help", "--version",
+    ]
 
     func run() throws {
         switch self {
