@@ -18,6 +18,9 @@ struct Driver {
     var startupIterations: Int? = nil
     var groups: Set<String> = ["startup", "udp", "stream", "memory"]
     var landlockExec: String? = nil
+    /// Another landlock-exec (an earlier build) whose start-up rows run in the same run, after
+    /// this one's, labelled "compared".
+    var comparedLandlockExec: String? = nil
     /// What was measured (commit, local changes), printed in the header.
     var state: String? = nil
 
@@ -99,7 +102,8 @@ struct Driver {
         } else {
             printLine("| reference, the Swift floor | — | — | — | — | — | — | not measured: swift-exec-floor not found beside landlock-bench |")
         }
-        if let cli = landlockExec ?? locateLandlockExec() {
+        let clis = (landlockExec ?? locateLandlockExec()).map { [("", $0)] + (comparedLandlockExec.map { [("compared build: ", $0)] } ?? []) }
+        for (label, cli) in clis ?? [] {
             let help = capture(cli, ["--help"]).output
             let hasFlag = help.contains("--udp-supervisor")
             let never = hasFlag ? ["--udp-supervisor", "never"] : []
@@ -115,14 +119,15 @@ struct Driver {
                 (["sandboxer", "/bin/true"], ["LL_FS_RO=/", "LL_FS_RW=/tmp", "LL_TCP_CONNECT=443"], 1.5),
             ] : [])
             for row in rows {
-                let name =
-                    "`" + (row.environment.map { $0 + " " }.joined()) + "landlock-exec \(row.arguments.joined(separator: " "))`"
+                let name = label
+                    + "`" + (row.environment.map { $0 + " " }.joined()) + "landlock-exec \(row.arguments.joined(separator: " "))`"
                     + (row.arguments == ["--version"] ? " (reference: no sandbox, no command)" : "")
                 startupRow(
                     name, goalOverFloor: row.overFloor, native: native, floor: floor,
                     sandboxed: { checkCLI(cli, row.arguments, environment: row.environment) })
             }
-        } else {
+        }
+        if clis == nil {
             printLine(
                 "| `landlock-exec` | — | — | — | — | — | — | not measured: landlock-exec not found beside landlock-bench |"
             )
