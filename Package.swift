@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "landlock-exec", targets: ["landlock-exec"]),
         .executable(name: "landlock-probe", targets: ["landlock-probe"]),
         .executable(name: "landlock-bench", targets: ["landlock-bench"]),
+        .executable(name: "swift-exec-floor", targets: ["swift-exec-floor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +62,8 @@ let package = Package(
         .executableTarget(
             name: "landlock-bench", dependencies: ["Landlock", "LandlockSupervisor", "SandboxSupport"],
             path: "Benchmarks/landlock-bench", swiftSettings: strictSettings),
+        // The start-up floor of a static Swift tool (execv's its argument), beside landlock-exec.
+        .executableTarget(name: "swift-exec-floor", path: "Benchmarks/swift-exec-floor", swiftSettings: strictSettings),
         .target(
             name: "LandlockTestSupport",
             dependencies: ["Landlock", .product(name: "SystemPackage", package: "swift-system")],

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks/run.sh [--quick] [--guest] [landlock-bench run options...]
 #
-# What the sandbox costs, side by side with native, in one run: builds landlock-bench and
-# landlock-exec in release mode and prints a Markdown table of medians and ratios. Every
-# ratio comes from this one run (native and sandboxed runs interleaved round by round).
+# What the sandbox costs, side by side with native, in one run: builds landlock-bench,
+# swift-exec-floor (the start-up floor of a static Swift tool) and landlock-exec in release
+# mode and prints a Markdown table of medians and ratios. Every ratio comes from this one run
+# (native and sandboxed runs interleaved round by round).
 #
 #   --quick    CI smoke: a few rounds of very short runs (seconds; the numbers are rough)
 #   --guest    also boot Linux 7.2 (Scripts/kernel-lane) and compare kernel-native Landlock
@@ -30,7 +31,7 @@ done
 # One product per invocation: `swift build --product A --product B` builds only B. Static
 # Swift standard library, as the README builds landlock-exec (and as the kernel lane does, so
 # the two share one build): its start-up is what users get.
-for product in landlock-bench landlock-exec; do
+for product in landlock-bench swift-exec-floor landlock-exec; do
     swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" >&2
 done
 bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"

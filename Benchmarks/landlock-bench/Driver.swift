@@ -18,6 +18,9 @@ struct Driver {
     var startupIterations: Int? = nil
     var groups: Set<String> = ["startup", "udp", "stream", "memory"]
     var landlockExec: String? = nil
+    /// Another landlock-exec (an earlier build) whose start-up rows run in the same run, after
+    /// this one's, labelled "compared".
+    var comparedLandlockExec: String? = nil
     /// What was measured (commit, local changes), printed in the header.
     var state: String? = nil
 
@@ -85,37 +88,48 @@ struct Driver {
     func startupTable() {
         printLine("## Start-up: spawn and wait for /bin/true")
         printLine("")
-        printLine("| command | native | sandboxed | added | ratio | goal | met |")
-        printLine("|---|---|---|---|---|---|---|")
-        let typicalArguments = ["--quiet", "--rox", "/usr", "--ro", "/etc"]
+        printLine("| command | native | sandboxed | added | ratio | over the Swift floor | goal | met |")
+        printLine("|---|---|---|---|---|---|---|---|")
         let native: () -> Void = {
             waitFor(start(.native, path: "/bin/true", arguments: [], ruleset: Ruleset(), quiet: true))
         }
-        if let cli = landlockExec ?? locateLandlockExec() {
+        // The floor of any static Swift tool: a program that only execv's its argument.
+        let floorPath = directoryName(executable) + "/swift-exec-floor"
+        let floor: (() -> Void)? =
+            access(floorPath, X_OK) == 0 ? { self.checkCLI(floorPath, ["/bin/true"], environment: []) } : nil
+        if floor != nil {
+            startupRow("reference, the Swift floor: `swift-exec-floor /bin/true` (static stdlib, only execv)", native: native, sandboxed: floor!)
+        } else {
+            printLine("| reference, the Swift floor | — | — | — | — | — | — | not measured: swift-exec-floor not found beside landlock-bench |")
+        }
+        let clis = (landlockExec ?? locateLandlockExec()).map { [("", $0)] + (comparedLandlockExec.map { [("compared build: ", $0)] } ?? []) }
+        for (label, cli) in clis ?? [] {
             let help = capture(cli, ["--help"]).output
             let hasFlag = help.contains("--udp-supervisor")
-            let kernelArguments =
-                typicalArguments + (hasFlag ? ["--udp-supervisor", "never"] : []) + ["--", "/bin/true"]
-            startupRow(
-                "`landlock-exec \(kernelArguments.joined(separator: " "))`", goal: 2, native: native,
-                sandboxed: { checkCLI(cli, kernelArguments) })
-            // Reference: the launcher's own start-up, with no sandbox and no command.
-            startupRow(
-                "reference: `landlock-exec --version` (no sandbox, no command)", goal: nil, native: native,
-                sandboxed: { checkCLI(cli, ["--version"]) })
-            if hasFlag {
-                let supervisorArguments = typicalArguments + ["--udp-supervisor", "always", "--", "/bin/true"]
+            let never = hasFlag ? ["--udp-supervisor", "never"] : []
+            // Kernel paths: goal +0.7 ms over the floor; supervisor paths: +1.5 ms.
+            let rows: [(arguments: [String], environment: [String], overFloor: Double?)] = [
+                (["--quiet", "--rox", "/usr", "--ro", "/etc"] + never + ["--", "/bin/true"], [], 0.7),
+                (["--rox", "/", "--rw", "/tmp", "--connect-tcp", "443", "--unrestricted", "udp"] + never + ["--", "/bin/true"], [], 0.7),
+                (["sandboxer", "/bin/true"], ["LL_SCOPED=a:s"], 0.7),
+                (["--version"], [], nil),
+            ] + (hasFlag ? [
+                (["--quiet", "--rox", "/usr", "--ro", "/etc", "--udp-supervisor", "always", "--", "/bin/true"], [], 1.5),
+                (["--rox", "/", "--rw", "/tmp", "--connect-tcp", "443", "--", "/bin/true"], [], 1.5),
+                (["sandboxer", "/bin/true"], ["LL_FS_RO=/", "LL_FS_RW=/tmp", "LL_TCP_CONNECT=443"], 1.5),
+            ] : [])
+            for row in rows {
+                let name = label
+                    + "`" + (row.environment.map { $0 + " " }.joined()) + "landlock-exec \(row.arguments.joined(separator: " "))`"
+                    + (row.arguments == ["--version"] ? " (reference: no sandbox, no command)" : "")
                 startupRow(
-                    "`landlock-exec \(supervisorArguments.joined(separator: " "))`", goal: 5, native: native,
-                    sandboxed: { checkCLI(cli, supervisorArguments) })
-            } else {
-                printLine(
-                    "| `landlock-exec --udp-supervisor always` | — | — | — | — | ≤ +5 ms | not measured: this landlock-exec has no --udp-supervisor |"
-                )
+                    name, goalOverFloor: row.overFloor, native: native, floor: floor,
+                    sandboxed: { checkCLI(cli, row.arguments, environment: row.environment) })
             }
-        } else {
+        }
+        if clis == nil {
             printLine(
-                "| `landlock-exec` | — | — | — | — | ≤ +2 ms | not measured: landlock-exec not found beside landlock-bench |"
+                "| `landlock-exec` | — | — | — | — | — | — | not measured: landlock-exec not found beside landlock-bench |"
             )
         }
         for variant in [Variant.kernel, .supervisor] {
@@ -132,9 +146,10 @@ struct Driver {
         printLine("")
     }
 
-    func checkCLI(_ cli: String, _ arguments: [String]) {
-        let status = waitFor(start(.native, path: cli, arguments: arguments, ruleset: Ruleset(), quiet: true))
-        if status != 0 { fail("landlock-exec \(arguments.joined(separator: " ")) exited with \(status)") }
+    func checkCLI(_ cli: String, _ arguments: [String], environment: [String]) {
+        let status = waitFor(
+            start(.native, path: cli, arguments: arguments, ruleset: Ruleset(), quiet: true, addingEnvironment: environment))
+        if status != 0 { fail("\(cli) \(arguments.joined(separator: " ")) exited with \(status)") }
     }
 
     func locateLandlockExec() -> String? {
@@ -153,29 +168,40 @@ struct Driver {
         return median(samples)
     }
 
-    func startupRow(_ name: String, goal: Double?, native: () -> Void, sandboxed: () -> Void) {
-        // Warm up both (page cache, the supervisor availability probe).
-        for _ in 0..<3 {
-            native()
-            sandboxed()
-        }
-        var nativeRuns: [Double] = []
-        var sandboxRuns: [Double] = []
+    /// One row: native and sandboxed (and the Swift floor, when given) back to back each round,
+    /// the order rotating. `goal` is in milliseconds over native, `goalOverFloor` over the floor.
+    func startupRow(
+        _ name: String, goal: Double? = nil, goalOverFloor: Double? = nil, native: @escaping () -> Void,
+        floor: (() -> Void)? = nil, sandboxed: @escaping () -> Void
+    ) {
+        var variants: [() -> Void] = [native, sandboxed]
+        if let floor { variants.append(floor) }
+        // Warm up every variant (page cache, the supervisor availability probe).
+        for _ in 0..<3 { for variant in variants { variant() } }
+        var runs = Array(repeating: [Double](), count: variants.count)
         for round in 0..<roundCount {
-            if round % 2 == 0 {
-                nativeRuns.append(spawnMedian(native))
-                sandboxRuns.append(spawnMedian(sandboxed))
-            } else {
-                sandboxRuns.append(spawnMedian(sandboxed))
-                nativeRuns.append(spawnMedian(native))
+            for step in 0..<variants.count {
+                let index = (round + step) % variants.count
+                runs[index].append(spawnMedian(variants[index]))
             }
         }
+        let (nativeRuns, sandboxRuns) = (runs[0], runs[1])
         let added = median(zip(sandboxRuns, nativeRuns).map { $0 - $1 })
         let ratio = median(zip(sandboxRuns, nativeRuns).map { $0 / $1 })
+        let overFloor = floor == nil ? nil : median(zip(sandboxRuns, runs[2]).map { $0 - $1 })
+        let goalCells: String
+        if let goalOverFloor {
+            goalCells = "≤ floor +\(format(goalOverFloor, 1)) ms | "
+                + (overFloor.map { $0 <= goalOverFloor ? "yes" : "**MISSED**" } ?? "not measured (no floor)") + " |"
+        } else if let goal {
+            goalCells = "≤ +\(format(goal, 0)) ms | \(added <= goal ? "yes" : "**MISSED**") |"
+        } else {
+            goalCells = "— | — |"
+        }
         printLine(
             "| \(name) | \(format(median(nativeRuns), 2)) ms | \(format(median(sandboxRuns), 2)) ms | "
                 + "+\(format(added, 2)) ms | \(format(ratio, 2))x time | "
-                + (goal.map { "≤ +\(format($0, 0)) ms | \(added <= $0 ? "yes" : "**MISSED**") |" } ?? "— | — |"))
+                + (overFloor.map { "\($0 < 0 ? "" : "+")\(format($0, 2)) ms | " } ?? "— | ") + goalCells)
     }
 
     // MARK: Workloads

@@ -140,7 +140,8 @@ func loadedLibraryDirectories() -> [String] {
 /// program gets anyway. Returns the pid; the caller waits.
 func start(
     _ variant: Variant, path: String, arguments: [String], ruleset: @autoclosure () -> Ruleset,
-    inherit: [Int32] = [], expectStatus: ((SandboxStatus) -> String?)? = nil, quiet: Bool = false
+    inherit: [Int32] = [], expectStatus: ((SandboxStatus) -> String?)? = nil, quiet: Bool = false,
+    addingEnvironment: [String] = []
 ) -> pid_t {
     guard let udp = variant.udp else {
         for fd in inherit { _ = fcntl(fd, F_SETFD, 0) }
@@ -148,12 +149,31 @@ func start(
         var pid: pid_t = 0
         let argv = cStringArray([path] + arguments)
         defer { for pointer in argv { free(pointer) } }
-        // quiet: standard output to /dev/null (`landlock-exec --version` prints).
+        // quiet: standard output and error to /dev/null (`landlock-exec --version` prints, and
+        // `sandboxer` announces the command).
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if quiet { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
-        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        if quiet {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        let result: Int32
+        if addingEnvironment.isEmpty {
+            result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        } else {
+            var inherited: [UnsafeMutablePointer<CChar>?] = []
+            var index = 0
+            while let entry = environ[index] {
+                inherited.append(entry)
+                index += 1
+            }
+            let added = cStringArray(addingEnvironment)
+            defer { for pointer in added { free(pointer) } }
+            var envp = inherited + added.dropLast()
+            envp.append(nil)
+            result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        }
         if result != 0 { fail("posix_spawn \(path)", errno: result) }
         return pid
     }

@@ -2,7 +2,7 @@
 // landlock-bench: what the sandbox costs, side by side with native, in one run.
 //
 //   landlock-bench run [--quick] [--guest] [--rounds N] [--seconds S] [--spawns N]
-//                      [--only startup,udp,stream,memory] [--landlock-exec PATH] [--state TEXT]
+//                      [--only startup,udp,stream,memory] [--landlock-exec PATH] [--compare-landlock-exec PATH] [--state TEXT]
 //   landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter] [--trap-floor]
 //   landlock-bench nest --udp-port P --tcp-port P -- PROGRAM [ARGUMENT...]
 //   landlock-bench memory --children N [--variant supervisor|kernel]
@@ -15,7 +15,7 @@
 
 let usage = """
     usage: landlock-bench run [--quick] [--guest] [--rounds N] [--seconds S] [--spawns N]
-                              [--only startup,udp,stream,memory] [--landlock-exec PATH] [--state TEXT]
+                              [--only startup,udp,stream,memory] [--landlock-exec PATH] [--compare-landlock-exec PATH] [--state TEXT]
            landlock-bench workload NAME [--seconds S] [--udp-port P] [--tcp-port P] [--dir DIR] [--result-fd FD] [--allow-all-filter] [--trap-floor]
            landlock-bench nest --udp-port P --tcp-port P -- PROGRAM [ARGUMENT...]
            landlock-bench memory --children N [--variant supervisor|kernel|native]
@@ -50,6 +50,7 @@ case "run":
         case "--seconds": driver.seconds = number(argument, value(argument, &index))
         case "--spawns": driver.startupIterations = number(argument, value(argument, &index))
         case "--landlock-exec": driver.landlockExec = value(argument, &index)
+        case "--compare-landlock-exec": driver.comparedLandlockExec = value(argument, &index)
         case "--state": driver.state = value(argument, &index)
         case "--only":
             driver.groups = Set(value(argument, &index).split(separator: ",").map(String.init))

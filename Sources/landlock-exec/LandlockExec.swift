@@ -52,6 +52,12 @@ struct LandlockExec: ParsableCommand {
             Glibc.exit(0)
         }
         do {
+            // The common command lines, without argument-parser's reflection (start-up time);
+            // everything else, help and every message come from argument-parser below.
+            if let fast = FastCommandLine.parse(arguments) {
+                try fast.run()
+                return
+            }
             var command: any ParsableCommand
             if let first = arguments.first, ["learn", "sandboxer", "status", "help"].contains(first) {
                 command = try parseAsRoot()

@@ -47,6 +47,9 @@ struct LargeCommandLine {
     private(set) var remaining: [String] = []
     /// The collected values per option, in their order.
     private var values: [String: [String]] = [:]
+    /// Where the command (from `--`, or from the first word that is not an option) starts in
+    /// `remaining`.
+    private var commandStart = 0
 
     init(_ words: [String]) {
         remaining.reserveCapacity(min(words.count, 64))
@@ -83,7 +86,55 @@ struct LargeCommandLine {
             }
             index += 1
         }
+        commandStart = remaining.count
         remaining += words[index...]
+    }
+
+    /// The options of a command line that needs nothing of swift-argument-parser (the fast
+    /// path): every word before the command is a collected option with an accepted value or a
+    /// known flag, and every check passes. Nil otherwise (a short-flag cluster, `--help`, a
+    /// refused value, a failed check...): argument-parser then parses it and has the last word.
+    func fastOptions() -> RunOptions? {
+        var options = RunOptions()
+        for word in remaining[..<commandStart] {
+            switch word {
+            case "--system": options.system = true
+            case "--ignore-missing": options.ignoreMissing = true
+            case "--allow-dns": options.allowDNS = true
+            case "--unrestricted-net": options.unrestrictedNet = true
+            case "--log-denials": options.logDenials = true
+            case "--keep-network-capabilities": options.keepNetworkCapabilities = true
+            case "--allow-mptcp-sctp": options.allowMPTCPAndSCTP = true
+            case "--log-same-exec-off": options.logSameExecOff = true
+            case "--log-new-exec-on": options.logNewExecOn = true
+            case "--log-subdomains-off": options.logSubdomainsOff = true
+            case "--clear-env": options.clearEnv = true
+            case "--print-policy": options.printPolicy = true
+            case "--json": options.json = true
+            case "--best-effort": options.bestEffort = true
+            case "--verbose", "-v": options.verbose = true
+            case "--quiet", "-q": options.quiet = true
+            default: return nil
+            }
+        }
+        let command = remaining[commandStart...]
+        options.commandLine = Array(command.first == "--" ? command.dropFirst() : command)
+        func list(_ name: String) -> [String] { values[name] ?? [] }
+        func ports(_ name: String) -> [PortRange]? { try? list(name).map(PortRange.parse) }
+        guard let bindTCP = ports("--bind-tcp"), let connectTCP = ports("--connect-tcp"),
+            let bindUDP = ports("--bind-udp"), let connectUDP = ports("--connect-udp")
+        else { return nil }
+        (options.bindTCP, options.connectTCP, options.bindUDP, options.connectUDP) = (bindTCP, connectTCP, bindUDP, connectUDP)
+        options.readOnly = list("--ro")
+        options.readExecute = list("--rox")
+        options.readWrite = list("--rw")
+        options.readWriteExecute = list("--rwx")
+        options.env = list("--env")
+        options.config = list("--config")
+        options.unrestricted = list("--unrestricted").compactMap(NetworkRightName.init(rawValue:))
+        options.unscoped = list("--unscoped").compactMap(ScopeName.init(rawValue:))
+        if let mode = list("--udp-supervisor").last.flatMap(UDPSupervisorMode.init(rawValue:)) { options.udpSupervisor = mode }
+        return (try? options.validate()) != nil ? options : nil
     }
 
     /// Puts the collected values into `run`, before those the parser found, and checks them

@@ -91,14 +91,6 @@ struct FileSystemOptions: ParsableArguments {
     @Flag(help: "Skip paths that do not exist instead of refusing to run.")
     var ignoreMissing = false
 
-    var isEmpty: Bool { readOnly.isEmpty && readExecute.isEmpty && readWrite.isEmpty && readWriteExecute.isEmpty }
-
-    var grants: [SandboxPolicy.PathGrant] {
-        func make(_ paths: [String], _ grant: FileSystemGrant) -> [SandboxPolicy.PathGrant] {
-            paths.map { .init(path: $0, access: grant.access, ignoreIfMissing: ignoreMissing, source: "--\(grant.rawValue)") }
-        }
-        return make(readOnly, .ro) + make(readExecute, .rox) + make(readWrite, .rw) + make(readWriteExecute, .rwx)
-    }
 }
 
 struct NetworkOptions: ParsableArguments {
@@ -152,33 +144,11 @@ struct NetworkOptions: ParsableArguments {
         valueName: "right"))
     var unrestricted: [NetworkRightName] = []
 
-    var hasRules: Bool { !(bindTCP.isEmpty && connectTCP.isEmpty && bindUDP.isEmpty && connectUDP.isEmpty) }
-
-    var explicitAccess: NetworkAccess {
-        var access: NetworkAccess = []
-        if !bindTCP.isEmpty { access.insert(.bindTCP) }
-        if !connectTCP.isEmpty { access.insert(.connectTCP) }
-        if !bindUDP.isEmpty { access.insert(.bindUDP) }
-        if !connectUDP.isEmpty { access.insert(.connectSendUDP) }
-        return access
-    }
-
-    var grants: [SandboxPolicy.PortGrant] {
-        func make(_ ranges: [PortRange], _ access: NetworkAccess, _ flag: String) -> [SandboxPolicy.PortGrant] {
-            ranges.flatMap { range in range.ports.map { .init(port: $0, access: access, source: flag) } }
-        }
-        return make(bindTCP, .bindTCP, "--bind-tcp") + make(connectTCP, .connectTCP, "--connect-tcp")
-            + make(bindUDP, .bindUDP, "--bind-udp") + make(connectUDP, .connectSendUDP, "--connect-udp")
-    }
 
     func validate() throws {
-        let lifted = unrestrictedNet ? NetworkAccess.all(in: .newest) : unrestricted.reduce(NetworkAccess()) { $0.union($1.access) }
-        let conflict = explicitAccess.intersection(lifted)
-        if let right = conflict.accessRights.first {
-            let flag = ["bind_tcp": "--bind-tcp", "connect_tcp": "--connect-tcp", "bind_udp": "--bind-udp"][right.name] ?? "--connect-udp"
-            let other = unrestrictedNet ? "--unrestricted-net" : "--unrestricted"
-            throw ValidationError("\(flag) cannot be combined with \(other), which leaves \(right.auditName) unrestricted; remove one of them.")
-        }
+        try RunOptions.checkNetwork(
+            explicit: RunOptions.explicitAccess(bindTCP, connectTCP, bindUDP, connectUDP),
+            unrestrictedNet: unrestrictedNet, unrestricted: unrestricted)
     }
 }
 
@@ -187,10 +157,6 @@ struct ScopeOptions: ParsableArguments {
         "Lift one IPC scope (repeatable); both are on by default.",
         valueName: "scope"))
     var unscoped: [ScopeName] = []
-
-    var scopes: Scope {
-        Scope.all(in: .v6).subtracting(unscoped.reduce(Scope()) { $0.union($1.scope) })
-    }
 }
 
 struct LoggingOptions: ParsableArguments {
@@ -202,14 +168,6 @@ struct LoggingOptions: ParsableArguments {
 
     @Flag(name: .customLong("log-subdomains-off"), help: "Do not audit the sandboxes the command nests inside this one (LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF).")
     var logSubdomainsOff = false
-
-    var flags: RestrictSelfFlags {
-        var flags: RestrictSelfFlags = []
-        if logSameExecOff { flags.insert(.logSameExecOff) }
-        if logNewExecOn { flags.insert(.logNewExecOn) }
-        if logSubdomainsOff { flags.insert(.logSubdomainsOff) }
-        return flags
-    }
 }
 
 struct EnvironmentOptions: ParsableArguments {
@@ -221,31 +179,7 @@ struct EnvironmentOptions: ParsableArguments {
         valueName: "key[=value]"))
     var env: [String] = []
 
-    func validate() throws {
-        for entry in env {
-            let key = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            guard !key.isEmpty else { throw ValidationError("'--env \(entry)' has no variable name; write KEY=VALUE.") }
-        }
-    }
-
-    /// The command's environment.
-    func environment(removing removed: Set<String> = []) -> [String] {
-        var result: [(String, String)] = clearEnv ? [] : ProcessEnvironment.pairs.filter { !removed.contains($0.0) }
-        for entry in env {
-            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0])
-            let value: String
-            if parts.count == 2 {
-                value = String(parts[1])
-            } else {
-                guard let current = getenv(key) else { continue }
-                value = String(cString: current)
-            }
-            result.removeAll { $0.0 == key }
-            result.append((key, value))
-        }
-        return result.map { "\($0.0)=\($0.1)" }
-    }
+    func validate() throws { try RunOptions.checkEnvironment(env) }
 }
 
 extension LandlockExec {
@@ -336,87 +270,15 @@ extension LandlockExec {
         var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
         func validate() throws {
-            if json && !printPolicy { throw ValidationError("--json only applies to --print-policy.") }
-            if printPolicy && !commandLine.isEmpty {
-                throw ValidationError("--print-policy runs nothing; remove the command, or remove --print-policy to run it.")
-            }
+            let options = RunOptions(self)
+            try options.validateFlags()
             if let first = command.first, first == "--help" || first == "-h" { throw CleanExit.helpRequest(Self.self) }
             if let first = command.first, first != "--", first.hasPrefix("-") {
                 throw ValidationError("Unknown option '\(first)'. To run a command whose name starts with '-', put it after --.")
             }
-            if commandLine.isEmpty && !printPolicy {
-                throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec --rox /usr -- ls")
-            }
-            if !config.isEmpty {
-                if fileSystem.system { throw ValidationError("--system cannot be combined with --config; add the paths to the policy file instead.") }
-                if network.unrestrictedNet || !network.unrestricted.isEmpty {
-                    throw ValidationError("--unrestricted-net and --unrestricted cannot be combined with --config; the policy file says which rights are handled.")
-                }
-                if !scope.unscoped.isEmpty { throw ValidationError("--unscoped cannot be combined with --config; the policy file says which scopes apply.") }
-                if network.allowDNS { throw ValidationError("--allow-dns cannot be combined with --config; add the DNS rules to the policy file instead.") }
-            }
+            try options.validateCommand()
         }
 
-        func run() throws {
-            var policy: SandboxPolicy
-            if !config.isEmpty {
-                policy = try PolicyFile.load(paths: config)
-                for grant in fileSystem.grants {
-                    policy.implicitFileSystem.formUnion(grant.access.subtracting(policy.explicitFileSystem))
-                    policy.paths.append(grant)
-                }
-                for grant in network.grants {
-                    policy.explicitNetwork.formUnion(grant.access)
-                    policy.ports.append(grant)
-                }
-                if fileSystem.ignoreMissing { for index in policy.paths.indices { policy.paths[index].ignoreIfMissing = true } }
-            } else {
-                policy = flagPolicy()
-            }
-            policy.restrictFlags = logging.flags
-            policy.bestEffort = bestEffort
-            policy.udpSupervisor = network.udpSupervisor
-            policy.logDenials = network.logDenials
-            policy.keepNetworkCapabilities = network.keepNetworkCapabilities
-            policy.allowUncoveredProtocols = network.allowMPTCPAndSCTP
-            if printPolicy {
-                var environment = Enforcement.environment
-                environment.errata = nil
-                let report = PolicyReport(policy: policy, configs: config, environment: environment)
-                print(json ? report.json : report.text, terminator: "")
-                return
-            }
-            var request = LaunchRequest(
-                policy: policy, command: commandLine, environment: environment.environment(), verbose: verbose,
-                quiet: quiet)
-            request.replacedDefaultPolicy = config.isEmpty && !fileSystem.isEmpty && !fileSystem.system
-            Launcher.launch(request)
-        }
-
-        /// The policy the flags describe.
-        func flagPolicy() -> SandboxPolicy {
-            var policy = SandboxPolicy()
-            // Filesystem: everything is handled; the grants say what is allowed.
-            policy.implicitFileSystem = FileSystemAccess.all(in: FileSystemGrant.policyABI)
-            if fileSystem.isEmpty || fileSystem.system { policy.paths += DefaultPolicy.grants }
-            policy.paths += fileSystem.grants
-            // A grant is an allowance, not a request to restrict: it never makes strict mode refuse.
-            // Network: every right handled unless lifted; explicit when a port is given.
-            var lifted: NetworkAccess = network.unrestrictedNet ? NetworkAccess.all(in: .newest) : []
-            for name in network.unrestricted { lifted.formUnion(name.access) }
-            policy.implicitNetwork = NetworkAccess.all(in: .newest).subtracting(lifted)
-            policy.explicitNetwork = network.explicitAccess
-            policy.ports = network.grants
-            if network.allowDNS {
-                for file in DNSPolicy.files {
-                    policy.paths.append(.init(path: file, access: [.readFile], ignoreIfMissing: true, source: "--allow-dns"))
-                }
-                for (port, access) in DNSPolicy.ports {
-                    policy.ports.append(.init(port: port, access: access, source: "--allow-dns"))
-                }
-            }
-            policy.implicitScopes = scope.scopes
-            return policy
-        }
+        func run() throws { try RunOptions(self).run() }
     }
 }

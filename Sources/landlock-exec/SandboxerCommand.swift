@@ -63,7 +63,17 @@ extension LandlockExec {
             }
         }
 
-        func run() throws {
+        func run() throws { try Self.launch(commandLine) }
+
+        /// The command of `sandboxer WORDS...` when argument-parser would take all of `words` as
+        /// the command and accept it (the fast path); nil when it has something to say.
+        static func fastCommandLine(_ words: ArraySlice<String>) -> [String]? {
+            guard let first = words.first else { return nil }
+            if first == "--" { return words.count > 1 ? Array(words.dropFirst()) : nil }
+            return first.hasPrefix("-") ? nil : Array(words)
+        }
+
+        static func launch(_ commandLine: [String]) throws {
             let variables = Dictionary(ProcessEnvironment.pairs, uniquingKeysWith: { _, last in last })
             var policy = try Self.policy(from: variables)
             policy.bestEffort = true

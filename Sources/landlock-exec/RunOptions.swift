@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Landlock
+import SandboxSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The `run` subcommand's values as plain data, and what `run` does with them.
+///
+/// `LandlockExec.Run` declares the options for swift-argument-parser (help, completions, the
+/// man page, messages); `FastCommandLine` fills this struct directly for the common command
+/// lines, without argument-parser's reflection (start-up time). Both paths then validate and
+/// run through this one type, so they cannot drift apart.
+struct RunOptions: Equatable {
+    var readOnly: [String] = []
+    var readExecute: [String] = []
+    var readWrite: [String] = []
+    var readWriteExecute: [String] = []
+    var system = false
+    var ignoreMissing = false
+    var bindTCP: [PortRange] = []
+    var connectTCP: [PortRange] = []
+    var bindUDP: [PortRange] = []
+    var connectUDP: [PortRange] = []
+    var allowDNS = false
+    var unrestrictedNet = false
+    var udpSupervisor: UDPSupervisorMode = .auto
+    var logDenials = false
+    var keepNetworkCapabilities = false
+    var allowMPTCPAndSCTP = false
+    var unrestricted: [NetworkRightName] = []
+    var unscoped: [ScopeName] = []
+    var logSameExecOff = false
+    var logNewExecOn = false
+    var logSubdomainsOff = false
+    var clearEnv = false
+    var env: [String] = []
+    var config: [String] = []
+    var printPolicy = false
+    var json = false
+    var bestEffort = false
+    var verbose = false
+    var quiet = false
+    /// The command and its arguments, without the `--` that introduces them.
+    var commandLine: [String] = []
+
+    init() {}
+
+    init(_ run: LandlockExec.Run) {
+        readOnly = run.fileSystem.readOnly
+        readExecute = run.fileSystem.readExecute
+        readWrite = run.fileSystem.readWrite
+        readWriteExecute = run.fileSystem.readWriteExecute
+        system = run.fileSystem.system
+        ignoreMissing = run.fileSystem.ignoreMissing
+        bindTCP = run.network.bindTCP
+        connectTCP = run.network.connectTCP
+        bindUDP = run.network.bindUDP
+        connectUDP = run.network.connectUDP
+        allowDNS = run.network.allowDNS
+        unrestrictedNet = run.network.unrestrictedNet
+        udpSupervisor = run.network.udpSupervisor
+        logDenials = run.network.logDenials
+        keepNetworkCapabilities = run.network.keepNetworkCapabilities
+        allowMPTCPAndSCTP = run.network.allowMPTCPAndSCTP
+        unrestricted = run.network.unrestricted
+        unscoped = run.scope.unscoped
+        logSameExecOff = run.logging.logSameExecOff
+        logNewExecOn = run.logging.logNewExecOn
+        logSubdomainsOff = run.logging.logSubdomainsOff
+        clearEnv = run.environment.clearEnv
+        env = run.environment.env
+        config = run.config
+        printPolicy = run.printPolicy
+        json = run.json
+        bestEffort = run.bestEffort
+        verbose = run.verbose
+        quiet = run.quiet
+        commandLine = run.commandLine
+    }
+
+    // MARK: Checks (argument-parser calls them from `validate()`; the fast path falls back to it
+    // when one fails, so that the message and exit status are argument-parser's)
+
+    /// Every check, in the order argument-parser's path makes them.
+    func validate() throws {
+        try Self.checkNetwork(
+            explicit: Self.explicitAccess(bindTCP, connectTCP, bindUDP, connectUDP), unrestrictedNet: unrestrictedNet,
+            unrestricted: unrestricted)
+        try Self.checkEnvironment(env)
+        try validateFlags()
+        try validateCommand()
+    }
+
+    func validateFlags() throws {
+        if json && !printPolicy { throw ValidationError("--json only applies to --print-policy.") }
+        if printPolicy && !commandLine.isEmpty {
+            throw ValidationError("--print-policy runs nothing; remove the command, or remove --print-policy to run it.")
+        }
+    }
+
+    func validateCommand() throws {
+        if commandLine.isEmpty && !printPolicy {
+            throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec --rox /usr -- ls")
+        }
+        if !config.isEmpty {
+            if system { throw ValidationError("--system cannot be combined with --config; add the paths to the policy file instead.") }
+            if unrestrictedNet || !unrestricted.isEmpty {
+                throw ValidationError("--unrestricted-net and --unrestricted cannot be combined with --config; the policy file says which rights are handled.")
+            }
+            if !unscoped.isEmpty { throw ValidationError("--unscoped cannot be combined with --config; the policy file says which scopes apply.") }
+            if allowDNS { throw ValidationError("--allow-dns cannot be combined with --config; add the DNS rules to the policy file instead.") }
+        }
+    }
+
+    static func checkNetwork(explicit: NetworkAccess, unrestrictedNet: Bool, unrestricted: [NetworkRightName]) throws {
+        let lifted = unrestrictedNet ? NetworkAccess.all(in: .newest) : unrestricted.reduce(NetworkAccess()) { $0.union($1.access) }
+        let conflict = explicit.intersection(lifted)
+        if let right = conflict.accessRights.first {
+            let flag = ["bind_tcp": "--bind-tcp", "connect_tcp": "--connect-tcp", "bind_udp": "--bind-udp"][right.name] ?? "--connect-udp"
+            let other = unrestrictedNet ? "--unrestricted-net" : "--unrestricted"
+            throw ValidationError("\(flag) cannot be combined with \(other), which leaves \(right.auditName) unrestricted; remove one of them.")
+        }
+    }
+
+    static func checkEnvironment(_ env: [String]) throws {
+        for entry in env {
+            let key = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            guard !key.isEmpty else { throw ValidationError("'--env \(entry)' has no variable name; write KEY=VALUE.") }
+        }
+    }
+
+    // MARK: What the options mean
+
+    static func explicitAccess(
+        _ bindTCP: [PortRange], _ connectTCP: [PortRange], _ bindUDP: [PortRange], _ connectUDP: [PortRange]
+    ) -> NetworkAccess {
+        var access: NetworkAccess = []
+        if !bindTCP.isEmpty { access.insert(.bindTCP) }
+        if !connectTCP.isEmpty { access.insert(.connectTCP) }
+        if !bindUDP.isEmpty { access.insert(.bindUDP) }
+        if !connectUDP.isEmpty { access.insert(.connectSendUDP) }
+        return access
+    }
+
+    var fileSystemIsEmpty: Bool {
+        readOnly.isEmpty && readExecute.isEmpty && readWrite.isEmpty && readWriteExecute.isEmpty
+    }
+
+    var pathGrants: [SandboxPolicy.PathGrant] {
+        func make(_ paths: [String], _ grant: FileSystemGrant) -> [SandboxPolicy.PathGrant] {
+            paths.map { .init(path: $0, access: grant.access, ignoreIfMissing: ignoreMissing, source: "--\(grant.rawValue)") }
+        }
+        return make(readOnly, .ro) + make(readExecute, .rox) + make(readWrite, .rw) + make(readWriteExecute, .rwx)
+    }
+
+    var portGrants: [SandboxPolicy.PortGrant] {
+        func make(_ ranges: [PortRange], _ access: NetworkAccess, _ flag: String) -> [SandboxPolicy.PortGrant] {
+            ranges.flatMap { range in range.ports.map { .init(port: $0, access: access, source: flag) } }
+        }
+        return make(bindTCP, .bindTCP, "--bind-tcp") + make(connectTCP, .connectTCP, "--connect-tcp")
+            + make(bindUDP, .bindUDP, "--bind-udp") + make(connectUDP, .connectSendUDP, "--connect-udp")
+    }
+
+    var scopes: Scope {
+        Scope.all(in: .v6).subtracting(unscoped.reduce(Scope()) { $0.union($1.scope) })
+    }
+
+    var restrictFlags: RestrictSelfFlags {
+        var flags: RestrictSelfFlags = []
+        if logSameExecOff { flags.insert(.logSameExecOff) }
+        if logNewExecOn { flags.insert(.logNewExecOn) }
+        if logSubdomainsOff { flags.insert(.logSubdomainsOff) }
+        return flags
+    }
+
+    /// The command's environment.
+    func environment(removing removed: Set<String> = []) -> [String] {
+        var result: [(String, String)] = clearEnv ? [] : ProcessEnvironment.pairs.filter { !removed.contains($0.0) }
+        for entry in env {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0])
+            let value: String
+            if parts.count == 2 {
+                value = String(parts[1])
+            } else {
+                guard let current = getenv(key) else { continue }
+                value = String(cString: current)
+            }
+            result.removeAll { $0.0 == key }
+            result.append((key, value))
+        }
+        return result.map { "\($0.0)=\($0.1)" }
+    }
+
+    // MARK: Running
+
+    func run() throws {
+        var policy: SandboxPolicy
+        if !config.isEmpty {
+            policy = try PolicyFile.load(paths: config)
+            for grant in pathGrants {
+                policy.implicitFileSystem.formUnion(grant.access.subtracting(policy.explicitFileSystem))
+                policy.paths.append(grant)
+            }
+            for grant in portGrants {
+                policy.explicitNetwork.formUnion(grant.access)
+                policy.ports.append(grant)
+            }
+            if ignoreMissing { for index in policy.paths.indices { policy.paths[index].ignoreIfMissing = true } }
+        } else {
+            policy = flagPolicy()
+        }
+        policy.restrictFlags = restrictFlags
+        policy.bestEffort = bestEffort
+        policy.udpSupervisor = udpSupervisor
+        policy.logDenials = logDenials
+        policy.keepNetworkCapabilities = keepNetworkCapabilities
+        policy.allowUncoveredProtocols = allowMPTCPAndSCTP
+        if printPolicy {
+            var environment = Enforcement.environment
+            environment.errata = nil
+            let report = PolicyReport(policy: policy, configs: config, environment: environment)
+            print(json ? report.json : report.text, terminator: "")
+            return
+        }
+        var request = LaunchRequest(
+            policy: policy, command: commandLine, environment: environment(), verbose: verbose, quiet: quiet)
+        request.replacedDefaultPolicy = config.isEmpty && !fileSystemIsEmpty && !system
+        Launcher.launch(request)
+    }
+
+    /// The policy the flags describe.
+    func flagPolicy() -> SandboxPolicy {
+        var policy = SandboxPolicy()
+        // Filesystem: everything is handled; the grants say what is allowed.
+        policy.implicitFileSystem = FileSystemAccess.all(in: FileSystemGrant.policyABI)
+        if fileSystemIsEmpty || system { policy.paths += DefaultPolicy.grants }
+        policy.paths += pathGrants
+        // A grant is an allowance, not a request to restrict: it never makes strict mode refuse.
+        // Network: every right handled unless lifted; explicit when a port is given.
+        var lifted: NetworkAccess = unrestrictedNet ? NetworkAccess.all(in: .newest) : []
+        for name in unrestricted { lifted.formUnion(name.access) }
+        policy.implicitNetwork = NetworkAccess.all(in: .newest).subtracting(lifted)
+        policy.explicitNetwork = Self.explicitAccess(bindTCP, connectTCP, bindUDP, connectUDP)
+        policy.ports = portGrants
+        if allowDNS {
+            for file in DNSPolicy.files {
+                policy.paths.append(.init(path: file, access: [.readFile], ignoreIfMissing: true, source: "--allow-dns"))
+            }
+            for (port, access) in DNSPolicy.ports {
+                policy.ports.append(.init(port: port, access: access, source: "--allow-dns"))
+            }
+        }
+        policy.implicitScopes = scopes
+        return policy
+    }
+}
