@@ -6,10 +6,14 @@
 #define _GNU_SOURCE
 #include "clandlock_process.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 long clandlock_read_memory(pid_t pid, uint64_t remote, void *local, size_t length) {
@@ -63,4 +67,46 @@ int clandlock_block_all_signals(void) {
     sigset_t all;
     sigfillset(&all);
     return pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+// The slice signal interrupts a blocking connect of the executor thread that armed the timer;
+// its handler does nothing (no SA_RESTART: the call returns EINTR).
+static void slice_handler(int signal_number) { (void)signal_number; }
+static int slice_ready;
+static pthread_once_t slice_once = PTHREAD_ONCE_INIT;
+static void slice_install(void) {
+    struct sigaction current;
+    if (sigaction(SIGRTMAX - 1, NULL, &current) != 0 || current.sa_handler != SIG_DFL) return;  // the host's
+    struct sigaction action = {0};
+    action.sa_handler = slice_handler;
+    sigemptyset(&action.sa_mask);
+    slice_ready = sigaction(SIGRTMAX - 1, &action, NULL) == 0;
+}
+
+int clandlock_connect_slice(int fd, const void *address, unsigned int length, int milliseconds) {
+    pthread_once(&slice_once, slice_install);
+    if (!slice_ready) return connect(fd, address, length);
+    struct sigevent event = {0};
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = SIGRTMAX - 1;
+    event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    timer_t timer;
+    if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) return connect(fd, address, length);
+    struct itimerspec slice = {0};
+    slice.it_value.tv_sec = milliseconds / 1000;
+    slice.it_value.tv_nsec = (long)(milliseconds % 1000) * 1000000L;
+    slice.it_interval = slice.it_value;  // again, should the first one come before the wait
+    sigset_t only, saved;
+    sigemptyset(&only);
+    sigaddset(&only, SIGRTMAX - 1);
+    pthread_sigmask(SIG_UNBLOCK, &only, &saved);
+    timer_settime(timer, 0, &slice, NULL);
+    int result = connect(fd, address, length);
+    int error = errno;
+    timer_delete(timer);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    struct timespec none = {0};
+    while (sigtimedwait(&only, NULL, &none) > 0) {}  // one that came after the connect
+    errno = error;
+    return result;
 }

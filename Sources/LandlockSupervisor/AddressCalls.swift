@@ -45,20 +45,34 @@ extension Supervisor {
         }
         guard let view = FileSystemView.capture(thread: n.tid, addresses: [address], kind: kind, creating: operation == .bind)
         else { return reply(n.id, .error(EACCES)) }
+        // A connect that may wait (stream sockets without O_NONBLOCK) watches the thread's
+        // signals, through a file the monitor opens (an executor's domain may not reach /proc).
+        if operation == .connect && kind.type != Int32(SOCK_DGRAM.rawValue)
+            && clandlock_fcntl_getfl(call.socket) & O_NONBLOCK == 0
+        {
+            call.openStatus()
+        }
         guard isValid(n.id) else { return }
         call.context.domain.run(isolated: view?.changesRoot == true || !call.performer.isSupervisor, { [self] in
             call.prepareLookup(kind, view)
             guard view?.enter() ?? true, call.performer.take() else { return reply(n.id, .error(EACCES)) }
             guard kind.domain == AF_UNIX, let unixPaths = call.context.unixPaths else {
+                if operation == .connect { return replyConnect(call, address) }
                 return reply(n.id, perform(operation, call.socket, address))
             }
             // fs.resolve_unix, enforced here (UnixPathRules): connect looks the socket up;
             // bind creates a socket file of the sandbox.
             switch operation {
             case .connect:
-                reply(n.id, unixPaths.resolving(
+                var restartVerified = false
+                let outcome = unixPaths.resolving(
                     address, process: call.facts.process, thread: call.notification.tid, lookup: call.unixLookup
-                ) { perform(.connect, call.socket, $0) })
+                ) { resolved in
+                    let (outcome, verified) = connectWatchingSignals(call, resolved)
+                    restartVerified = verified
+                    return outcome
+                }
+                reply(n.id, outcome, restartVerified: restartVerified)
             case .bind:
                 let place = BindPlace(address)  // before the bind: see BoundSocketFile.swift
                 let outcome = perform(.bind, call.socket, address)
@@ -71,6 +85,47 @@ extension Supervisor {
     // MARK: Performing calls on the duplicate
 
     enum AddressCall { case connect, bind }
+
+    private func replyConnect(_ call: Call, _ address: [UInt8]) {
+        let (outcome, restartVerified) = connectWatchingSignals(call, address)
+        reply(call.notification.id, outcome, restartVerified: restartVerified)
+    }
+
+    /// connect(2) on an executor thread as the kernel makes it for the program: a wait for the
+    /// connection is interrupted by a signal for the program's thread (ERESTARTSYS, which the
+    /// kernel turns into a restart or EINTR), not only by SIGKILL. It waits in slices of 20 ms,
+    /// looking at the thread's pending signals between them (as blocking sends do); a connect
+    /// made again goes on waiting for the same connection, until SO_SNDTIMEO if the program
+    /// set one (then the kernel's EINPROGRESS, or EAGAIN for a UNIX socket). `restartVerified`:
+    /// see `reply`.
+    func connectWatchingSignals(_ call: Call, _ address: [UInt8]) -> (Outcome, restartVerified: Bool) {
+        var slices = 0, processSignalSlices = 0
+        var deadline: Int64? = nil
+        while true {
+            let result = address.withUnsafeBytes { bytes in
+                clandlock_connect_slice(call.socket, bytes.baseAddress, UInt32(bytes.count), 20)
+            }
+            if result == 0 { return (.value(0), false) }
+            let error = lastErrno
+            // Made again after an interrupted wait: the connection came meanwhile.
+            if error == EISCONN && slices > 0 { return (.value(0), false) }
+            guard error == EINTR, isValid(call.notification.id) else { return (.error(error), false) }
+            if slices == 0 { deadline = sendTimeout(call.socket).map { MonotonicClock.milliseconds + $0 - 20 } }
+            slices += 1
+            switch pendingSignal(call.statusFD) {
+            case .thread: return (.error(errnoRestartSys), true)
+            case .process:
+                // Process-directed: another thread may take it (as in transmit).
+                processSignalSlices += 1
+                if processSignalSlices >= 3 { return (.error(EINTR), false) }
+            case .none:
+                processSignalSlices = 0
+            }
+            if let deadline, MonotonicClock.milliseconds >= deadline {
+                return (.error(SocketKind(call.socket)?.domain == AF_UNIX ? EAGAIN : EINPROGRESS), false)
+            }
+        }
+    }
 
     func perform(_ call: AddressCall, _ socket: Int32, _ address: [UInt8]) -> Outcome {
         let result = address.withUnsafeBytes { bytes -> Int32 in

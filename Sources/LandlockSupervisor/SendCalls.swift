@@ -319,7 +319,8 @@ extension Supervisor {
         return .value(Int64(result))
     }
 
-    private func sendTimeout(_ socket: Int32) -> Int64? {
+    /// SO_SNDTIMEO in milliseconds (which bounds blocking sends and connects), `nil` if none.
+    func sendTimeout(_ socket: Int32) -> Int64? {
         var value = timeval()
         var length = socklen_t(MemoryLayout<timeval>.size)
         guard getsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &value, &length) == 0 else { return nil }

@@ -369,6 +369,43 @@ struct ThreatModelCLITests {
         #expect(denied.count() == 0)
     }
 
+    // MARK: A connect that waits
+
+    /// A blocking connect to a full backlog (UNIX and TCP), with a handler for SIGALRM set to
+    /// come after 1 s: the kernel interrupts the wait (the handler raises). Performed by the
+    /// supervisor, the wait must end the same way, not only with SIGKILL.
+    @Test(arguments: ["unix", "tcp"])
+    func aWaitingConnectIsInterruptedByASignal(kind: String) {
+        let scratch = openScratch()
+        let program = """
+            import os, signal, socket, sys, time
+            unix = sys.argv[1] == "unix"
+            family = socket.AF_UNIX if unix else socket.AF_INET
+            address = sys.argv[2] + "/full-" + str(os.getpid()) if unix else ("127.0.0.1", 0)
+            server = socket.socket(family); server.bind(address); server.listen(0)
+            address = address if unix else server.getsockname()
+            for _ in range(4):
+                s = socket.socket(family); s.setblocking(False)
+                try: s.connect(address)
+                except (BlockingIOError, InterruptedError): pass
+                globals().setdefault("held", []).append(s)
+            def alarm(*_): raise TimeoutError()
+            signal.signal(signal.SIGALRM, alarm); signal.alarm(1)
+            start = time.time()
+            try:
+                socket.socket(family).connect(address); print("connected")
+            except TimeoutError: print("interrupted", round(time.time() - start))
+            """
+        let arguments = ["/usr/bin/python3", "-c", program, kind, scratch.path]
+        let native = CLIProcess.run("/usr/bin/python3", Array(arguments.dropFirst()), environment: defaultEnvironment)
+        #expect(native.standardOutput == "interrupted 1\n", "natively\n\(native)")
+        // TCP left alone by the policy: the connect is still performed by the supervisor.
+        let result = exec(
+            ["--quiet", "--rox", "/", "--rw", scratch.path, "--udp-supervisor", "always", "--unrestricted", "tcp", "--"]
+                + arguments)
+        #expect(result.standardOutput == native.standardOutput, "\(result)")
+    }
+
     // MARK: Finding 7: capabilities
 
     /// Attack: as root, a raw IPPROTO_UDP socket carries a UDP datagram to a denied port, and an

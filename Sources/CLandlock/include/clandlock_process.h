@@ -70,4 +70,11 @@ long clandlock_write_memory(pid_t pid, uint64_t remote, const void *_Nonnull loc
 /// run the host program's signal handlers.
 int clandlock_block_all_signals(void);
 
+/// connect(2) for at most about `milliseconds`: a blocking connect that still waits then
+/// returns -1 with EINTR (a timer signal to the calling thread interrupts it; the connect
+/// itself goes on as after any interrupted connect). 0 or -1 with errno otherwise. Where the
+/// timer signal (SIGRTMAX - 1) has a handler of the host program's, or a timer cannot be made,
+/// a plain connect. Why C: SIGEV_THREAD_ID timers and sigaction are out of Swift's reach.
+int clandlock_connect_slice(int fd, const void *_Nullable address, unsigned int length, int milliseconds);
+
 #endif
