@@ -83,16 +83,32 @@ static void slice_install(void) {
     slice_ready = sigaction(SIGRTMAX - 1, &action, NULL) == 0;
 }
 
+// Each thread's slice timer, made on its first connect and deleted when it exits (a POSIX
+// timer belongs to the process, not to the thread that made it).
+static pthread_key_t slice_key;
+static void slice_timer_delete(void *timer) { timer_delete((timer_t)timer); }
+static void slice_key_make(void) {
+    if (pthread_key_create(&slice_key, slice_timer_delete) != 0) slice_ready = 0;
+}
+
 int clandlock_connect_slice(int fd, const void *address, unsigned int length, int milliseconds) {
     pthread_once(&slice_once, slice_install);
+    static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+    if (slice_ready) pthread_once(&key_once, slice_key_make);
     if (!slice_ready) return connect(fd, address, length);
-    struct sigevent event = {0};
-    event.sigev_notify = SIGEV_THREAD_ID;
-    event.sigev_signo = SIGRTMAX - 1;
-    event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-    timer_t timer;
-    if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) return connect(fd, address, length);
-    struct itimerspec slice = {0};
+    timer_t timer = (timer_t)pthread_getspecific(slice_key);
+    if (timer == NULL) {
+        struct sigevent event = {0};
+        event.sigev_notify = SIGEV_THREAD_ID;
+        event.sigev_signo = SIGRTMAX - 1;
+        event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+        if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) return connect(fd, address, length);
+        if (pthread_setspecific(slice_key, (void *)timer) != 0) {
+            timer_delete(timer);
+            return connect(fd, address, length);
+        }
+    }
+    struct itimerspec slice = {0}, off = {0};
     slice.it_value.tv_sec = milliseconds / 1000;
     slice.it_value.tv_nsec = (long)(milliseconds % 1000) * 1000000L;
     slice.it_interval = slice.it_value;  // again, should the first one come before the wait
@@ -103,10 +119,10 @@ int clandlock_connect_slice(int fd, const void *address, unsigned int length, in
     timer_settime(timer, 0, &slice, NULL);
     int result = connect(fd, address, length);
     int error = errno;
-    timer_delete(timer);
+    timer_settime(timer, 0, &off, NULL);
+    // Blocked again: one that came after the connect stays pending, and runs the handler (which
+    // does nothing) when the next connect unblocks it, before that connect starts.
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    struct timespec none = {0};
-    while (sigtimedwait(&only, NULL, &none) > 0) {}  // one that came after the connect
     errno = error;
     return result;
 }
