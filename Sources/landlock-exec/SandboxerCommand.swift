@@ -84,6 +84,19 @@ extension LandlockExec {
         }
 
         /// The policy the kernel sample's variables describe.
+        /// One port of a colon-separated `LL_*` list, checked as the kernel sample does.
+        static func port<Text: StringProtocol>(_ text: Text, in variable: String) throws -> Int {
+            guard text.allSatisfy({ $0.isASCII && $0.isNumber }), text.count <= 6, let port = Int(text),
+                NetPort.validPorts.contains(port)
+            else {
+                throw ToolFailure(
+                    "Failed to parse port at \"\(text)\" in \(variable)",
+                    hints: ["ports are numbers from 0 to 65535, separated by colons, as in \(variable)=80:443"],
+                    status: ExitStatus.usage)
+            }
+            return port
+        }
+
         static func policy(from variables: [String: String]) throws -> SandboxPolicy {
             var policy = SandboxPolicy()
             let read: FileSystemAccess = [.execute, .readFile, .readDir]
@@ -108,15 +121,7 @@ extension LandlockExec {
                 guard let ports = list(name) else { continue }
                 policy.explicitNetwork.insert(access)
                 for text in ports {
-                    guard text.allSatisfy({ $0.isASCII && $0.isNumber }), text.count <= 6, let port = Int(text),
-                        NetPort.validPorts.contains(port)
-                    else {
-                        throw ToolFailure(
-                            "Failed to parse port at \"\(text)\" in \(name)",
-                            hints: ["ports are numbers from 0 to 65535, separated by colons, as in \(name)=80:443"],
-                            status: ExitStatus.usage)
-                    }
-                    policy.ports.append(.init(port: port, access: access, source: name))
+                    policy.ports.append(.init(port: try Self.port(text, in: name), access: access, source: name))
                 }
             }
             if let scoped = variables["LL_SCOPED"], !scoped.isEmpty {
@@ -192,15 +197,7 @@ extension LandlockExec {
                         status: ExitStatus.usage)
                 }
                 for text in ports.split(separator: ":") {
-                    guard text.allSatisfy({ $0.isASCII && $0.isNumber }), text.count <= 6, let port = Int(text),
-                        NetPort.validPorts.contains(port)
-                    else {
-                        throw ToolFailure(
-                            "Failed to parse port at \"\(text)\" in LL_NET_QUIET",
-                            hints: ["ports are numbers from 0 to 65535, separated by colons, as in LL_NET_QUIET=80:443"],
-                            status: ExitStatus.usage)
-                    }
-                    policy.quietPorts.append(port)
+                    policy.quietPorts.append(try Self.port(text, in: "LL_NET_QUIET"))
                 }
             }
         }

@@ -12,14 +12,6 @@ let landlockExec = CLIProcess.product("landlock-exec")
 /// home directory would be denied by the default policy).
 let defaultEnvironment = ["PATH=/usr/bin:/bin", "LC_ALL=C"]
 
-/// Standard error without the best-effort lines about rights this kernel does not know
-/// (`fs.resolve_unix` below ABI 9 in sandboxer mode).
-func withoutKernelWarnings(_ text: String) -> String {
-    text.split(separator: "\n", omittingEmptySubsequences: false)
-        .filter { !$0.hasPrefix("landlock-exec: warning: not enforced: fs.resolve_unix") }
-        .joined(separator: "\n")
-}
-
 /// Runs `landlock-exec` with `arguments`.
 func exec(
     _ arguments: [String], environment: [String]? = nil, inheritedFiles: [Int32: String] = [:]
@@ -206,20 +198,6 @@ var repositoryRoot: String {
         directory = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
     }
     return "."
-}
-
-func readFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// A listening UNIX stream socket bound to the abstract name `name` (no file).

@@ -36,7 +36,7 @@ struct SandboxerTests {
         let file = scratch.file("data.txt", "x\n")
         let result = sandboxer(["LL_FS_RO=/usr", "LL_FS_RW="], ["cat", file])
         #expect(result.status == 1, "\(result)")
-        #expect(withoutKernelWarnings(result.standardError) == "Executing the sandboxed command...\ncat: \(file): Permission denied\n")
+        #expect(result.standardError == "Executing the sandboxed command...\ncat: \(file): Permission denied\n")
     }
 
     @Test func listsAreColonSeparated() {
@@ -49,7 +49,7 @@ struct SandboxerTests {
         #expect(read.status == 1, "\(read)")
         #expect(read.standardOutput == "a\n")
         #expect(
-            withoutKernelWarnings(read.standardError) == """
+            read.standardError == """
                 landlock-exec: warning: skipped "/nonexistent-path": No such file or directory (ENOENT)
                 Executing the sandboxed command...
                 cat: \(denied): Permission denied

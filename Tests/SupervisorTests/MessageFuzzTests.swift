@@ -97,18 +97,18 @@ struct MessageFuzzTests {
         }
         // If the supervisor died, the program goes on without it (its trapped calls fail with
         // ENOSYS): let it finish, so that it does not hold the port or write later.
-        var supervisedText = readWholeFile(supervised) ?? ""
+        var supervisedText = readFile(supervised) ?? ""
         for _ in 0..<100 where !supervisedText.hasSuffix("end\n") {
             usleep(50_000)
-            supervisedText = readWholeFile(supervised) ?? ""
+            supervisedText = readFile(supervised) ?? ""
         }
         let supervisedMilliseconds = MonotonicClock.milliseconds - start - nativeMilliseconds
-        let status = readWholeFile(statusFile).map { String($0.dropLast()) } ?? "none: the supervising process died"
+        let status = readFile(statusFile).map { String($0.dropLast()) } ?? "none: the supervising process died"
         #expect(status == "\(TerminationStatus.exited(0))", "supervised run, seed \(seed): status \(status)")
 
-        let nativeLines = caseLines(readWholeFile(native) ?? "")
+        let nativeLines = caseLines(readFile(native) ?? "")
         let supervisedLines = caseLines(supervisedText)
-        let describedLines = caseLines(readWholeFile(descriptions) ?? "")
+        let describedLines = caseLines(readFile(descriptions) ?? "")
         let cases = nativeLines.keys.sorted()
         #expect(seed == "fixed" || cases.count == count, "the native run wrote \(cases.count) cases")
         var differing: [Int] = []
@@ -138,20 +138,6 @@ private func caseLines(_ text: String) -> [Int: String] {
         lines[index] = String(line[line.index(after: colon)...].drop { $0 == " " })
     }
     return lines
-}
-
-private func readWholeFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 private func environmentInteger(_ name: String) -> Int? {
