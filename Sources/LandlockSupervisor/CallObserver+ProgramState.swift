@@ -134,8 +134,11 @@ extension CallObserver {
         defer { close(pidfd) }
         let duplicate = clandlock_pidfd_getfd(pidfd, fd, 0)
         guard duplicate >= 0 else { return nil }
-        defer { close(duplicate) }
-        guard let kind = SocketKind(duplicate) else { return nil }
+        let kind = SocketKind(duplicate)
+        // The program may close its fd meanwhile: this close may be the last (a lingering
+        // socket's may wait), so it is never made on the monitor thread.
+        defer { Closer.close(duplicate, mayWait: Closer.mayWait(kind)) }
+        guard let kind else { return nil }
         let tcp = kind.isStream && kind.proto == Int32(IPPROTO_TCP) && (kind.domain == AF_INET || kind.domain == AF_INET6)
         return (kind.udpFamily, tcp, SocketKind.localState(of: duplicate).isBound)
     }
@@ -143,12 +146,16 @@ extension CallObserver {
     /// The interpreter the kernel opens to run `path`: its `#!` line's, or its ELF loader
     /// (`PT_INTERP`).
     static func interpreter(of path: String) -> String? {
-        // Non-blocking: a FIFO must not hold the observer up (execve refuses it anyway).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        // The path is the program's: look first (O_PATH opens nothing: no device's open, no
+        // FIFO's wait), then read only a regular file, through that very file.
+        let file = open(path, oPath | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        let fd = open("/proc/self/fd/\(file)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         func bytes(_ offset: Int, _ count: Int) -> [UInt8]? {
             var buffer = [UInt8](repeating: 0, count: count)
             let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
@@ -170,15 +177,18 @@ extension CallObserver {
         func word<T: FixedWidthInteger>(_ data: [UInt8], _ offset: Int, _: T.Type) -> T {
             data[offset..<offset + MemoryLayout<T>.size].reversed().reduce(T(0)) { $0 << 8 | T($1) }
         }
-        let tableOffset = Int(word(header, 32, UInt64.self))
-        let entrySize = Int(word(header, 54, UInt16.self))
-        let count = min(Int(word(header, 56, UInt16.self)), 64)
-        guard entrySize >= 56 else { return nil }
+        // The file is the program's: every value is bounded before it is used (no trap).
+        let limit = UInt64(Int32.max)
+        let tableOffset = word(header, 32, UInt64.self)
+        let entrySize = UInt64(word(header, 54, UInt16.self))
+        let count = min(UInt64(word(header, 56, UInt16.self)), 64)
+        guard entrySize >= 56, tableOffset <= limit else { return nil }
         for index in 0..<count {
-            guard let entry = bytes(tableOffset + index * entrySize, 56), word(entry, 0, UInt32.self) == 3 else { continue }
-            let offset = Int(word(entry, 8, UInt64.self))
-            let size = min(Int(word(entry, 32, UInt64.self)), 4096)
-            guard let name = bytes(offset, size) else { return nil }
+            guard let entry = bytes(Int(tableOffset + index * entrySize), 56), word(entry, 0, UInt32.self) == 3 else { continue }
+            let offset = word(entry, 8, UInt64.self)
+            guard offset <= limit else { return nil }
+            let size = Int(min(word(entry, 32, UInt64.self), 4096))
+            guard let name = bytes(Int(offset), size) else { return nil }
             return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
         }
         return nil

@@ -19,6 +19,7 @@ final class CallObserver: @unchecked Sendable {
     let ownPid = getpid()
     /// Abstract UNIX socket names bound by observed processes.
     var abstractNames: Set<[UInt8]> = []
+    static let abstractNameLimit = 4096
 
     init(record: @escaping @Sendable (Observation) -> Void) {
         self.record = record
@@ -208,6 +209,9 @@ final class CallObserver: @unchecked Sendable {
             guard let first = name.first else { return }
             if first == 0 {
                 if binding {
+                    // Bounded: the program may bind without end (past the bound, the names
+                    // seen before are forgotten: a later connect to one counts as crossing).
+                    if abstractNames.count >= Self.abstractNameLimit { abstractNames.removeAll() }
                     abstractNames.insert(name)
                 } else if !abstractNames.contains(name) {
                     emit(.crossed(.abstractUnixSocket), false)

@@ -90,7 +90,7 @@ enum Membership {
 struct NestedLayerRegistry {
     static let maximumLayers = 64
     /// At most this many fs.resolve_unix rules per registered layer.
-    static let maximumRules = 4096
+    static let maximumRules = UnixPathLayer.nestedPinBudget
 
     private(set) var live: [NestedLayer] = []
     private var byAnchor: [pid_t: NestedLayer] = [:]
@@ -256,7 +256,7 @@ extension Supervisor {
             let fds = (0..<unixCount).map { index in
                 numbers.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * 4, as: Int32.self) }
             }
-            guard let layer = UnixPathLayer(taking: fds, from: pidfd) else { close(procDirectory); return .error(EBADF) }
+            guard let layer = UnixPathLayer(taking: fds, from: pidfd) else { close(procDirectory); return .error(EAGAIN) }
             unixLayer = layer
         }
         var log: Int32 = -1

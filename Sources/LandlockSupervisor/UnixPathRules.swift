@@ -59,27 +59,63 @@ final class UnixPathLayer: @unchecked Sendable {
     private static let nextID = Atomic<UInt64>(1)
 
     /// Takes `pins`, O_PATH descriptors of the rules' paths (closed with the layer).
-    init(pins: [Int32]) {
+    /// Descriptors held for the layers nested sandboxes registered (`counted`), all together.
+    private let counted: Bool
+    private static let nestedPins = Atomic<Int>(0)
+    /// At most this many, over every registered layer: a program may register layers (and
+    /// leave them, anchors dying) without end, and the supervisor's descriptors are few.
+    static let nestedPinBudget = 256
+
+    /// Takes `pins`, one per distinct file (others are closed).
+    init(pins: [Int32], counted: Bool = false) {
         id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        granted = Set(pins.compactMap { FileIdentity($0) })
-        self.pins = pins
+        var granted: Set<FileIdentity> = []
+        var kept: [Int32] = []
+        for pin in pins {
+            if let identity = FileIdentity(pin), granted.insert(identity).inserted { kept.append(pin) } else { close(pin) }
+        }
+        self.granted = granted
+        self.pins = kept
+        self.counted = counted
     }
 
     /// A nested layer's rules: the registering anchor's descriptors `numbers`, taken with
-    /// `pidfd_getfd`. `nil` if one is not an O_PATH descriptor: closing one never waits (the
-    /// program could have put a file whose flush blocks at that number).
+    /// `pidfd_getfd` (see `init?(nestedPins:)`).
     convenience init?(taking numbers: [Int32], from pidfd: Int32) {
         var pins: [Int32] = []
         for number in numbers {
             let pin = clandlock_pidfd_getfd(pidfd, number, 0)
-            guard pin >= 0, clandlock_fcntl_getfl(pin) & oPath != 0 else {
-                if pin >= 0 { Closer.close(pin, mayWait: true) }
-                for fd in pins { close(fd) }
-                return nil
-            }
+            guard pin >= 0 else { for fd in pins { close(fd) }; return nil }
             pins.append(pin)
         }
-        self.init(pins: pins)
+        self.init(nestedPins: pins)
+    }
+
+    /// Takes `pins`, a nested layer's descriptors of its rule paths. `nil` (all closed) if one
+    /// is not an O_PATH descriptor (closing one never waits: the program could have put a file
+    /// whose flush blocks there), or if the budget of nested rules is spent. One is kept per
+    /// distinct file.
+    convenience init?(nestedPins pins: [Int32]) {
+        var kept: [Int32] = []
+        var seen: Set<FileIdentity> = []
+        var refused = false
+        for pin in pins {
+            if refused || clandlock_fcntl_getfl(pin) & oPath == 0 {
+                refused = true
+                Closer.close(pin, mayWait: true)
+            } else if let identity = FileIdentity(pin), seen.insert(identity).inserted {
+                kept.append(pin)
+            } else {
+                close(pin)
+            }
+        }
+        let total = refused ? Int.max : Self.nestedPins.wrappingAdd(kept.count, ordering: .relaxed).newValue
+        guard total <= Self.nestedPinBudget else {
+            if !refused { Self.nestedPins.wrappingSubtract(kept.count, ordering: .relaxed) }
+            for fd in kept { close(fd) }
+            return nil
+        }
+        self.init(pins: kept, counted: true)
     }
 
     /// The rules of `ruleset` that grant fs.resolve_unix. A rule path that cannot be opened
@@ -97,7 +133,10 @@ final class UnixPathLayer: @unchecked Sendable {
         }
     }
 
-    deinit { for fd in pins { close(fd) } }
+    deinit {
+        for fd in pins { close(fd) }
+        if counted { Self.nestedPins.wrappingSubtract(pins.count, ordering: .relaxed) }
+    }
 }
 
 /// The socket files the sandbox bound (the same-domain exception), each pinned open with the
@@ -216,8 +255,8 @@ struct UnixPathRules: @unchecked Sendable {
     /// `/proc/thread-self/` and `/dev/fd/` spelled with the caller's ids. `nil` for a path
     /// into the supervisor's own `/proc` entries, which the caller may not inspect (the
     /// kernel's ptrace check refuses it: EACCES). A lookup that reaches those links otherwise
-    /// (relative to /proc, through a symbolic link) resolves them as the supervisor's: the
-    /// socket it reaches is still checked.
+    /// (relative to /proc, through `..` or a symbolic link) resolves them as the supervisor's:
+    /// the socket it reaches is still checked.
     static func callersProc(
         _ path: [CChar], process: pid_t, thread: pid_t, supervisor: pid_t = getpid()
     ) -> [CChar]? {

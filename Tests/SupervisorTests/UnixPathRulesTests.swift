@@ -118,6 +118,44 @@ struct UnixPathRulesTests {
         #expect(!both.allows(socketFD, lookup))
     }
 
+    /// Attack: a registration that repeats one file or exceeds the budget of nested rules
+    /// cannot make the supervisor hold descriptors without bound.
+    @Test func nestedRulesAreDedupedAndBudgeted() throws {
+        func pins(_ count: Int, flags: Int32 = oPath) -> [Int32] { (0..<count).map { _ in open("/tmp", flags | O_CLOEXEC) } }
+        let repeated = try #require(UnixPathLayer(nestedPins: pins(100)))
+        #expect(repeated.granted.count == 1)
+        // Held by layers without end: refused once the budget is spent (the registration
+        // then fails with EAGAIN), and free again when the layers go.
+        var layers: [UnixPathLayer] = []
+        while layers.count <= UnixPathLayer.nestedPinBudget, let layer = UnixPathLayer(nestedPins: pins(1)) {
+            layers.append(layer)
+        }
+        #expect(layers.count < UnixPathLayer.nestedPinBudget, "\(layers.count) layers held")
+        layers.removeAll()
+        #expect(UnixPathLayer(nestedPins: pins(1)) != nil)
+        // Not an O_PATH descriptor: refused.
+        #expect(UnixPathLayer(nestedPins: pins(1, flags: O_RDONLY)) == nil)
+    }
+
+    /// Attack: an executed file whose ELF header points past any offset (2^63) must not trap
+    /// the observer of --log-denials (it runs on the supervisor's monitor thread).
+    @Test func aHostileELFHeaderDoesNotCrashTheObserver() throws {
+        var template = Array("/tmp/hostile-elf.XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        #expect(fd >= 0)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(path) }
+        var header = [UInt8](repeating: 0, count: 64)
+        header.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1])
+        header.replaceSubrange(32..<40, with: [0, 0, 0, 0, 0, 0, 0, 0x80])  // e_phoff = 2^63
+        header[54] = 56  // e_phentsize
+        header[56] = 64  // e_phnum
+        #expect(write(fd, header, header.count) == header.count)
+        close(fd)
+        #expect(CallObserver.interpreter(of: path) == nil)
+        #expect(CallObserver.interpreter(of: "/dev/null") == nil, "not a regular file: not opened for reading")
+    }
+
     /// A bound socket and the place resolved before its bind, in a fresh directory.
     static func bindInFreshDirectory(_ body: (_ socket: Int32, _ place: BindPlace, _ path: String) throws -> Void) throws {
         var template = Array("/tmp/unix-bound.XXXXXX".utf8CString)
