@@ -33,10 +33,16 @@ static __attribute__((noreturn)) void fail(const struct clandlock_spawn_plan *pl
     _exit(127);
 }
 
-/// The program's last steps: drop capabilities, restrict, keep the inherited fds, execve.
-static __attribute__((noreturn)) void restrict_and_exec(const struct clandlock_spawn_plan *plan) {
+/// Drops the capabilities the program must not have. Before the seccomp filter is installed:
+/// capset(2) is a call the filter reports, which the supervisor would have to answer before
+/// the program could go on.
+static void drop_capabilities(const struct clandlock_spawn_plan *plan) {
     if (plan->drop_capabilities != 0 && clandlock_drop_capabilities(plan->drop_capabilities) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_CAPABILITIES, errno);
+}
+
+/// The program's last steps: restrict, keep the inherited fds, execve.
+static __attribute__((noreturn)) void restrict_and_exec(const struct clandlock_spawn_plan *plan) {
     if (plan->ruleset_fd >= 0 && clandlock_restrict_self(plan->ruleset_fd, plan->restrict_flags) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_RESTRICT, errno);
 
@@ -63,6 +69,7 @@ pid_t clandlock_spawn(const struct clandlock_spawn_plan *plan) {
 
     if (plan->set_no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         fail(plan, CLANDLOCK_SPAWN_STAGE_NO_NEW_PRIVS, errno);
+    drop_capabilities(plan);
 
     if (plan->filter != NULL) {
         int listener = clandlock_seccomp_install(plan->filter_flags, plan->filter, plan->filter_count);
@@ -116,6 +123,7 @@ pid_t clandlock_spawn_nested(const struct clandlock_spawn_plan *plan, const stru
     if (program == 0) {
         close(status_fd);
         unblock_signals(plan);
+        drop_capabilities(plan);
         // A plain filter of the nested layer (no listener: the enclosing supervisor's stays).
         if (plan->filter != NULL && !(plan->filter_flags & CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER) &&
             clandlock_seccomp_install(plan->filter_flags, plan->filter, plan->filter_count) != 0)

@@ -298,7 +298,7 @@ public struct EnforcementPlan: Sendable, Hashable {
         let supervisedHandled = ruleset.handledNetwork.intersection(supervised)
         let strictRights = request.compatibility == .hardRequirement
             ? supervisedHandled
-            : (ruleset.handledNetworkLevels[.hardRequirement] ?? []).intersection(supervised)
+            : ruleset.handledNetworkLevels[.hardRequirement].intersection(supervised)
 
         let socketNetwork = ruleset.handledNetwork.intersection(Self.socketRights.network)
         let socketScopes = ruleset.scopes.intersection(Self.socketRights.scopes)

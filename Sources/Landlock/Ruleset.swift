@@ -31,9 +31,9 @@ public struct Ruleset: Sendable, Hashable {
     /// The level used by requests that do not name their own.
     public var compatibility: CompatibilityLevel
 
-    private var handledFileSystemByLevel: [CompatibilityLevel: FileSystemAccess] = [:]
-    private var handledNetworkByLevel: [CompatibilityLevel: NetworkAccess] = [:]
-    private var scopesByLevel: [CompatibilityLevel: Scope] = [:]
+    private var handledFileSystemByLevel = ByLevel<FileSystemAccess>()
+    private var handledNetworkByLevel = ByLevel<NetworkAccess>()
+    private var scopesByLevel = ByLevel<Scope>()
     /// The quiet masks (ABI 10), as asked.
     public private(set) var quietFileSystem: FileSystemAccess = []
     public private(set) var quietNetwork: NetworkAccess = []
@@ -55,32 +55,32 @@ public struct Ruleset: Sendable, Hashable {
     }
 
     /// Every filesystem right handled, at any level.
-    public var handledFileSystem: FileSystemAccess { handledFileSystemByLevel.values.reduce([]) { $0.union($1) } }
+    public var handledFileSystem: FileSystemAccess { handledFileSystemByLevel.union }
     /// Every network right handled, at any level.
-    public var handledNetwork: NetworkAccess { handledNetworkByLevel.values.reduce([]) { $0.union($1) } }
+    public var handledNetwork: NetworkAccess { handledNetworkByLevel.union }
     /// Every scope asked for, at any level.
-    public var scopes: Scope { scopesByLevel.values.reduce([]) { $0.union($1) } }
+    public var scopes: Scope { scopesByLevel.union }
 
     // MARK: Building
 
     /// Handles filesystem rights: they are denied unless a ``PathBeneath`` rule allows them.
     public func handling(_ access: FileSystemAccess, compatibility: CompatibilityLevel? = nil) -> Ruleset {
         var copy = self
-        copy.handledFileSystemByLevel[compatibility ?? self.compatibility, default: []].formUnion(access)
+        copy.handledFileSystemByLevel[compatibility ?? self.compatibility].formUnion(access)
         return copy
     }
 
     /// Handles network rights: they are denied unless a ``NetPort`` rule allows them.
     public func handling(_ access: NetworkAccess, compatibility: CompatibilityLevel? = nil) -> Ruleset {
         var copy = self
-        copy.handledNetworkByLevel[compatibility ?? self.compatibility, default: []].formUnion(access)
+        copy.handledNetworkByLevel[compatibility ?? self.compatibility].formUnion(access)
         return copy
     }
 
     /// Confines IPC mechanisms to the sandbox's domain.
     public func scoping(_ scopes: Scope, compatibility: CompatibilityLevel? = nil) -> Ruleset {
         var copy = self
-        copy.scopesByLevel[compatibility ?? self.compatibility, default: []].formUnion(scopes)
+        copy.scopesByLevel[compatibility ?? self.compatibility].formUnion(scopes)
         return copy
     }
 
@@ -162,20 +162,16 @@ public struct Ruleset: Sendable, Hashable {
 
     /// The handled network rights by compatibility level. Lets the UDP supervisor tell a
     /// strict (hard requirement) UDP request from a best-effort one.
-    package var handledNetworkLevels: [CompatibilityLevel: NetworkAccess] { handledNetworkByLevel }
+    package var handledNetworkLevels: ByLevel<NetworkAccess> { handledNetworkByLevel }
 
     /// This ruleset without the given rights: removed from every handled level, from the
     /// quiet masks and from the rules (a rule left with no right is dropped). Used to hand the
     /// kernel the part of a policy it enforces when the supervisor enforces the rest.
     package func removingAccess(network: NetworkAccess, fileSystem: FileSystemAccess = []) -> Ruleset {
         var copy = self
-        for (level, handled) in copy.handledNetworkByLevel {
-            let kept = handled.subtracting(network)
-            copy.handledNetworkByLevel[level] = kept.isEmpty ? nil : kept
-        }
-        for (level, handled) in copy.handledFileSystemByLevel {
-            let kept = handled.subtracting(fileSystem)
-            copy.handledFileSystemByLevel[level] = kept.isEmpty ? nil : kept
+        for level in CompatibilityLevel.allCases {
+            copy.handledNetworkByLevel[level].subtract(network)
+            copy.handledFileSystemByLevel[level].subtract(fileSystem)
         }
         copy.quietNetwork.subtract(network)
         copy.quietFileSystem.subtract(fileSystem)
@@ -316,8 +312,10 @@ public struct Ruleset: Sendable, Hashable {
         }
         var engine = CompatibilityEngine(status: status)
         guard engine.abi != nil else {
-            let levels = Set(handledFileSystemByLevel.keys).union(handledNetworkByLevel.keys).union(scopesByLevel.keys)
-            if levels.contains(.hardRequirement) { throw engine.unavailable(what: "the ruleset") }
+            let hard = CompatibilityLevel.hardRequirement
+            if !handledFileSystemByLevel[hard].isEmpty || !handledNetworkByLevel[hard].isEmpty || !scopesByLevel[hard].isEmpty {
+                throw engine.unavailable(what: "the ruleset")
+            }
             engine.disabled = true
             engine.enforcesNothing = true
             return (engine, LandlockKernel.RulesetAttributes(), [])
@@ -328,17 +326,20 @@ public struct Ruleset: Sendable, Hashable {
         var handledFS: FileSystemAccess = []
         var handledNet: NetworkAccess = []
         var scoped: Scope = []
-        for (level, access) in handledFileSystemByLevel {
+        for level in CompatibilityLevel.allCases where !handledFileSystemByLevel[level].isEmpty {
+            let access = handledFileSystemByLevel[level]
             let kept = try engine.degrade(access, level: level, what: "the handled filesystem access")
             engine.dropped.handledFileSystem.formUnion(access.subtracting(kept))
             handledFS.formUnion(kept)
         }
-        for (level, access) in handledNetworkByLevel {
+        for level in CompatibilityLevel.allCases where !handledNetworkByLevel[level].isEmpty {
+            let access = handledNetworkByLevel[level]
             let kept = try engine.degrade(access, level: level, what: "the handled network access")
             engine.dropped.handledNetwork.formUnion(access.subtracting(kept))
             handledNet.formUnion(kept)
         }
-        for (level, scope) in scopesByLevel {
+        for level in CompatibilityLevel.allCases where !scopesByLevel[level].isEmpty {
+            let scope = scopesByLevel[level]
             let kept = try engine.degrade(scope, level: level, what: "the scopes")
             engine.dropped.scopes.formUnion(scope.subtracting(kept))
             scoped.formUnion(kept)
@@ -516,4 +517,38 @@ public struct CreatedRuleset: ~Copyable {
 extension Errno {
     fileprivate static var tooManyArguments: Errno { .argListTooLong }
     fileprivate static var fileDescriptorInBadState: Errno { Errno(rawValue: Glibc.EBADFD) }
+}
+
+/// One value per compatibility level: a fixed table of three.
+///
+/// Not a Dictionary: a ruleset is built on every launch of a sandboxed command, and the first
+/// use of a dictionary keyed by a library type costs the Swift runtime a search of every
+/// protocol conformance in the binary.
+package struct ByLevel<Value: SetAlgebra & Sendable & Hashable>: Sendable, Hashable {
+    private var bestEffort = Value()
+    private var softRequirement = Value()
+    private var hardRequirement = Value()
+
+    package init() {}
+
+    /// The value at `level` (empty when nothing was asked at that level).
+    package subscript(level: CompatibilityLevel) -> Value {
+        get {
+            switch level {
+            case .bestEffort: bestEffort
+            case .softRequirement: softRequirement
+            case .hardRequirement: hardRequirement
+            }
+        }
+        set {
+            switch level {
+            case .bestEffort: bestEffort = newValue
+            case .softRequirement: softRequirement = newValue
+            case .hardRequirement: hardRequirement = newValue
+            }
+        }
+    }
+
+    /// Every level's value together.
+    package var union: Value { bestEffort.union(softRequirement).union(hardRequirement) }
 }

@@ -40,14 +40,7 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     /// `/proc/thread-self/status`; filters are per thread unless installed with TSYNC):
     /// without one there is no listener, and no need for the probe's throwaway child.
     private static var hasSeccompFilter: Bool {
-        guard let file = fopen("/proc/thread-self/status", "r") else { return true }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if text.hasPrefix("Seccomp:") { return text.dropFirst(8).trimmingPrefix(while: \.isWhitespace).first != "0" }
-        }
-        return true
+        ProcStatus("/proc/thread-self/status")?.decimal("Seccomp").map { $0 != 0 } ?? true
     }
 
     private static let probed: (availability: SupervisorAvailability, outerListener: Bool) = {
@@ -67,7 +60,7 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
 
     static func probe() -> SupervisorAvailability {
         func text(_ error: Int32) -> String { "\(Errno(rawValue: error).sentence) (\(Errno(rawValue: error).symbol))" }
-        guard SeccompFilter.program() != nil else {
+        guard clandlock_audit_arch() != 0 else {
             return .unavailable(reason: "the supervisor's seccomp filter supports x86_64 only")
         }
         var sizes = clandlock_seccomp_notif_sizes()

@@ -51,8 +51,10 @@ struct SyscallNumbers {
     let sendmsg = syscallNumber("sendmsg")
     let sendmmsg = syscallNumber("sendmmsg")
     /// Calls the filter reports only so that the supervisor forgets what they change.
-    let observed: Set<Int32> = Set((SeccompFilter.credentialCalls + SeccompFilter.execCalls + ["unshare"]).map(syscallNumber))
-    let exec: Set<Int32> = Set(SeccompFilter.execCalls.map(syscallNumber))
+    /// (A few numbers: arrays, searched in order; a Set would cost its generic metadata at the
+    /// supervisor's start, on the program's critical path.)
+    let observed: [Int32] = (SeccompFilter.credentialCalls + SeccompFilter.execCalls + ["unshare"]).map(syscallNumber)
+    let exec: [Int32] = SeccompFilter.execCalls.map(syscallNumber)
 }
 
 private func syscallNumber(_ name: String) -> Int32 { Int32(clandlock_syscall_number(name)) }

@@ -104,26 +104,12 @@ extension CallObserver {
         return type == 0 ? .makeReg : makeRight(mode_t(type))
     }
 
-    /// A field of `/proc/<pid>/status`.
-    static func statusField(_ pid: pid_t, _ field: String) -> pid_t? {
-        guard let text = readProcFile("/proc/\(pid)/status", limit: 16384) else { return nil }
-        let prefix = Array((field + ":").utf8)
-        for line in text.split(separator: 0x0A) where line.starts(with: prefix) {
-            return pid_t(decimal: line.dropFirst(prefix.count).filter { $0 != 0x20 && $0 != 0x09 })
-        }
-        return nil
-    }
-
-    static func threadGroup(_ tid: pid_t) -> pid_t? { statusField(tid, "Tgid") }
-    static func parentProcess(_ pid: pid_t) -> pid_t? { statusField(pid, "PPid") }
+    static func threadGroup(_ tid: pid_t) -> pid_t? { LandlockSupervisor.threadGroup(of: tid) }
+    static func parentProcess(_ pid: pid_t) -> pid_t? { LandlockSupervisor.parentProcess(of: pid) }
 
     /// The process a pidfd of thread `tid` refers to (`Pid:` of its fdinfo).
     static func pidfdTarget(_ tid: pid_t, _ fd: Int32) -> pid_t? {
-        guard let text = readProcFile("/proc/\(tid)/fdinfo/\(fd)", limit: 4096) else { return nil }
-        for line in text.split(separator: 0x0A) where line.starts(with: Array("Pid:".utf8)) {
-            return pid_t(decimal: line.dropFirst(4).filter { $0 != 0x20 && $0 != 0x09 })
-        }
-        return nil
+        ProcStatus("/proc/\(tid)/fdinfo/\(fd)")?.decimal("Pid")
     }
 
     /// The type of the program's socket `fd` and whether it is bound, through a duplicate.

@@ -156,15 +156,6 @@ struct NestedLayerRegistry {
     }
 }
 
-/// `PPid` of `/proc/<pid>/status`.
-func parentProcess(of pid: pid_t) -> pid_t? {
-    guard let text = readSmallFile("/proc/\(pid)/status") else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("PPid:") {
-        return pid_t(line.dropFirst(5).trimmingCharacters())
-    }
-    return nil
-}
-
 extension UDPLayer {
     /// Every port its rules name, with the UDP rights allowed there (the registration form).
     var ports: [(port: UInt16, access: NetworkAccess)] {

@@ -148,10 +148,11 @@ public struct PreparedSandbox: ~Copyable {
         let dropped = dropCapabilities
         let unixLayer = self.unixLayer
         guard startDetachedThread({
+            let setup = Supervisor.MonitorSetup(droppedCapabilities: dropped)
             guard let (listener, domain) = handoff.wait() else { return }
             Supervisor(
                 listener: listener, policy: policy, unixLayer: unixLayer, denials: denials, domain: domain,
-                droppedCapabilities: dropped, observer: observer
+                setup: setup, observer: observer
             ).run()
         }) else {
             throw SeccompError(.spawnFailed, "Failed to start the supervisor thread")

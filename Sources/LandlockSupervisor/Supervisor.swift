@@ -38,10 +38,10 @@ final class Supervisor: @unchecked Sendable {
     /// The credentials of the supervisor's threads, read by the monitor thread once it has
     /// dropped `droppedCapabilities` (the domain thread dropped them before the program
     /// started).
-    private(set) var reference = Credentials()
+    let reference: Credentials
     /// The credentials of this process's main thread, which a UNIX socket's peer finds through
     /// the pid it sees (`SO_PEERCRED`, `/proc/<pid>`) for the connections the supervisor makes.
-    private(set) var peerReference = Credentials()
+    let peerReference: Credentials
     /// Nested sandboxes registered with this supervisor (monitor thread only).
     var nested = NestedLayerRegistry()
     /// What is known of the program's threads (monitor thread only).
@@ -55,40 +55,63 @@ final class Supervisor: @unchecked Sendable {
     /// layer. Built once: the fast path uses it for every call.
     let rootContext: CallContext
 
+    /// What the monitor thread sets up for itself before the listener arrives, while the domain
+    /// thread forks the program: the program's first notified calls (its execve) then find the
+    /// loop running instead of waiting for this set-up. Made on the monitor thread.
+    struct MonitorSetup {
+        let droppedCapabilities: UInt64
+        let reference: Credentials
+        let peerReference: Credentials
+        let lookupDescriptors: LookupDescriptors?
+        let supportsThreadPidfd: Bool
+
+        init(droppedCapabilities: UInt64) {
+            _ = clandlock_block_all_signals()
+            if droppedCapabilities != 0 { _ = clandlock_drop_capabilities(droppedCapabilities) }
+            self.droppedCapabilities = droppedCapabilities
+            // Unreadable (no /proc): no thread is ever taken to have the supervisor's
+            // credentials, so every call is performed by an executor that takes the program's
+            // (fail closed).
+            reference = ThreadFacts(thread: clandlock_gettid())?.credentials ?? Credentials()
+            // Less the capabilities the program was denied: `landlock-exec` drops them from its
+            // main thread too (PreparedSandbox.dropCapabilitiesFromCallingThread); a host
+            // process using the library may keep them, and its peers then see them (documented).
+            peerReference = ThreadFacts(thread: getpid())?.credentials.without(droppedCapabilities) ?? Credentials()
+            lookupDescriptors = LookupDescriptors()
+            let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
+            supportsThreadPidfd = probe >= 0
+            if probe >= 0 { close(probe) }
+        }
+    }
+
     init(
         listener: Int32, policy: UDPPolicy, unixLayer: UnixPathLayer?, denials: DenialSink?, domain: DomainThread,
-        droppedCapabilities: UInt64, observer: CallObserver? = nil
+        setup: MonitorSetup, observer: CallObserver? = nil
     ) {
         self.observer = observer
         self.listener = listener
         self.domain = domain
-        self.droppedCapabilities = droppedCapabilities
+        droppedCapabilities = setup.droppedCapabilities
+        reference = setup.reference
+        peerReference = setup.peerReference
         let sockets = SandboxSockets()
         sandboxSockets = sockets
-        let descriptors = LookupDescriptors()
+        let descriptors = setup.lookupDescriptors
         lookupDescriptors = descriptors
+        var layerDenials: [DenialSink?] = []
+        for _ in policy.layers { layerDenials.append(denials) }
         rootContext = CallContext(
-            policy: policy, domain: domain, denials: Array(repeating: denials, count: policy.layers.count),
+            policy: policy, domain: domain, denials: layerDenials,
             unixPaths: unixLayer.map { UnixPathRules(layers: [$0], sockets: sockets, descriptors: descriptors) })
-        let probe = clandlock_pidfd_open(getpid(), UInt32(O_EXCL))  // PIDFD_THREAD (6.9)
-        supportsThreadPidfd = probe >= 0
-        if probe >= 0 { close(probe) }
+        supportsThreadPidfd = setup.supportsThreadPidfd
         threads = ThreadTable(threadPidfds: supportsThreadPidfd)
     }
 
     // MARK: The notification loop
 
     /// Receives notifications until every task under the filter is gone (POLLHUP).
+    /// Runs on the monitor thread that made the ``MonitorSetup``.
     func run() {
-        _ = clandlock_block_all_signals()
-        if droppedCapabilities != 0 { _ = clandlock_drop_capabilities(droppedCapabilities) }
-        // Unreadable (no /proc): no thread is ever taken to have the supervisor's credentials,
-        // so every call is performed by an executor that takes the program's (fail closed).
-        reference = ThreadFacts(thread: clandlock_gettid())?.credentials ?? Credentials()
-        // Less the capabilities the program was denied: `landlock-exec` drops them from its
-        // main thread too (PreparedSandbox.dropCapabilitiesFromCallingThread); a host process
-        // using the library may keep them, and its peers then see them (documented).
-        peerReference = ThreadFacts(thread: supervisorProcess)?.credentials.without(droppedCapabilities) ?? Credentials()
         while true {
             // RECV blocks in the kernel (where SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP applies); poll
             // only after a failure, to tell "interrupted" from "every task is gone" (POLLHUP).

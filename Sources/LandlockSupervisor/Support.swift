@@ -9,30 +9,54 @@ import Glibc
 /// The current errno as an `Int32`.
 var lastErrno: Int32 { errno }
 
+/// One `/proc/<pid>/status` (or fdinfo) text, read once, and its fields by name.
+///
+/// Parsed as bytes with plain loops: the supervisor reads these files on the program's
+/// critical path (its first execve, every nested-sandbox lookup), where String algorithms
+/// would cost the instantiation of their generic types at first use.
+struct ProcStatus {
+    let text: [UInt8]
+
+    /// Reads `path` (at most 16 KiB); nil when it cannot be read (the task is gone).
+    init?(_ path: String) {
+        guard let text = readProcFile(path, limit: 16384) else { return nil }
+        self.text = text
+    }
+
+    init(text: [UInt8]) { self.text = text }
+
+    /// The value of the line `name:\tvalue`, without the blanks around it.
+    func field(_ name: StaticString) -> ArraySlice<UInt8>? {
+        let key = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        var lineStart = 0
+        while lineStart < text.count {
+            var lineEnd = lineStart
+            while lineEnd < text.count && text[lineEnd] != 0x0A { lineEnd += 1 }
+            let colon = lineStart + key.count
+            if colon < lineEnd, text[colon] == UInt8(ascii: ":"), text[lineStart..<colon].elementsEqual(key) {
+                var start = colon + 1
+                var end = lineEnd
+                while start < end && (text[start] == 0x20 || text[start] == 0x09) { start += 1 }
+                while end > start && (text[end - 1] == 0x20 || text[end - 1] == 0x09) { end -= 1 }
+                return text[start..<end]
+            }
+            lineStart = lineEnd + 1
+        }
+        return nil
+    }
+
+    /// A decimal field (`Tgid`, `PPid`, `Seccomp`).
+    func decimal(_ name: StaticString) -> Int32? { field(name).flatMap { Int32(decimal: $0) } }
+
+    /// A hexadecimal mask field (`SigPnd`, `CapEff`).
+    func mask(_ name: StaticString) -> UInt64? { field(name).flatMap { UInt64(hex: $0) } }
+}
+
 /// The Tgid of a thread, from `/proc/<tid>/status` (kernels before 6.9 lack PIDFD_THREAD).
-func threadGroup(of tid: pid_t) -> pid_t? {
-    guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("Tgid:") {
-        return pid_t(line.dropFirst(5).trimmingCharacters())
-    }
-    return nil
-}
+func threadGroup(of tid: pid_t) -> pid_t? { ProcStatus("/proc/\(tid)/status")?.decimal("Tgid") }
 
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes = [UInt8](repeating: 0, count: 4096)
-    let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-    guard count > 0 else { return nil }
-    return String(decoding: bytes[0..<count], as: UTF8.self)
-}
-
-extension Substring {
-    func trimmingCharacters() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
-}
+/// `PPid` of `/proc/<pid>/status`.
+func parentProcess(of pid: pid_t) -> pid_t? { ProcStatus("/proc/\(pid)/status")?.decimal("PPid") }
 
 /// A signal pending for a thread that interrupts a blocking call: one it neither blocks nor
 /// ignores, and catches with a handler. Signals whose default action applies do not: a stop or
@@ -54,16 +78,10 @@ func pendingSignal(_ statusFD: Int32) -> PendingSignal {
     var bytes = [UInt8](repeating: 0, count: 4096)
     let count = bytes.withUnsafeMutableBytes { pread(statusFD, $0.baseAddress, 4096, 0) }
     guard count > 0 else { return .none }
-    var fields: [String: UInt64] = [:]
-    for line in bytes[0..<count].split(separator: UInt8(ascii: "\n")) {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-        let key = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
-        guard ["SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"].contains(key) else { continue }
-        fields[key] = UInt64(hex: line[(colon + 1)...].filter { $0 != 0x20 && $0 != 0x09 })
-    }
-    let interrupting = ~(fields["SigBlk"] ?? 0) & ~(fields["SigIgn"] ?? 0) & (fields["SigCgt"] ?? 0)
-    if (fields["SigPnd"] ?? 0) & interrupting != 0 { return .thread }
-    if (fields["ShdPnd"] ?? 0) & interrupting != 0 { return .process }
+    let status = ProcStatus(text: Array(bytes[0..<count]))
+    let interrupting = ~(status.mask("SigBlk") ?? 0) & ~(status.mask("SigIgn") ?? 0) & (status.mask("SigCgt") ?? 0)
+    if (status.mask("SigPnd") ?? 0) & interrupting != 0 { return .thread }
+    if (status.mask("ShdPnd") ?? 0) & interrupting != 0 { return .process }
     return .none
 }
 

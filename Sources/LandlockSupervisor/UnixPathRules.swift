@@ -148,7 +148,13 @@ final class SandboxSockets: @unchecked Sendable {
     /// refused: fail closed).
     static let limit = 1024
 
-    deinit { records.withLock { for record in $0.values { close(record.pin) } } }
+    deinit {
+        records.withLock { records in
+            // (Empty in most sandboxes: iterating would cost the generic types' metadata at exit.)
+            guard !records.isEmpty else { return }
+            for record in records.values { close(record.pin) }
+        }
+    }
 
     /// Takes `pin` (O_PATH, the socket file with `identity`) for a socket bound by a process
     /// in `layers`.

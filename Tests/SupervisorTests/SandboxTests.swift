@@ -180,7 +180,7 @@ struct SupervisedSandboxTests {
             let status = try command.prepare().spawn().wait()
             _ = receiver.count()
             #expect(status == .exited(0), "\(kind) supervised: \(supervised)")
-            return (readSmallFile(file)?.split(separator: "\n").first).flatMap { Double(String($0)) } ?? .nan
+            return (readFile(file)?.split(separator: "\n").first).flatMap { Double(String($0)) } ?? .nan
         }
         var results: [String: [Double]] = [:]
         for _ in 0..<runs {
