@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The post-fork child. Why C: between fork(2) and execve(2) in a multithreaded process only
-// async-signal-safe calls are allowed, and Swift code (allocation, the runtime's locks,
-// reference counting) is not. Everything here is a raw system call.
+// The child between clone(2) or fork(2) and execve(2). Why C: there, in a multithreaded process,
+// only async-signal-safe calls are allowed, and Swift code (allocation, the runtime's locks,
+// reference counting) is not; the program's child even shares the caller's memory. Everything
+// here is a raw system call.
 #define _GNU_SOURCE
 #include "clandlock.h"
 #include "clandlock_process.h"
@@ -10,7 +11,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -61,10 +66,25 @@ static void unblock_signals(const struct clandlock_spawn_plan *plan) {
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) fail(plan, CLANDLOCK_SPAWN_STAGE_SIGNALS, errno);
 }
 
-pid_t clandlock_spawn(const struct clandlock_spawn_plan *plan) {
-    pid_t pid = fork();
-    if (pid != 0) return pid;
+/// Gives every signal the program's process catches its default action. The child shares the
+/// caller's memory until execve: a handler of the caller's must not run in it. (execve resets
+/// them anyway; ignored signals stay ignored, as execve keeps them.)
+static void reset_caught_signals(void) {
+    for (int number = 1; number < _NSIG; number++) {
+        if (number >= 32 && number < SIGRTMIN) continue;  // the C library's own (sigaction refuses them)
+        struct sigaction current;
+        if (sigaction(number, NULL, &current) != 0) continue;
+        if (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN) continue;
+        struct sigaction fallback = {0};
+        fallback.sa_handler = SIG_DFL;
+        sigaction(number, &fallback, NULL);
+    }
+}
 
+/// The child, from clone(2) to execve(2), on its own stack and with its own copy of the plan.
+static int spawn_child(void *argument) {
+    const struct clandlock_spawn_plan *plan = argument;
+    reset_caught_signals();
     unblock_signals(plan);
 
     if (plan->set_no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -91,6 +111,71 @@ pid_t clandlock_spawn(const struct clandlock_spawn_plan *plan) {
         }
     }
     restrict_and_exec(plan);
+}
+
+/// Room for the child's stack, above its copy of the plan.
+static const size_t spawn_stack_size = 128 * 1024;
+
+/// Copies `count` bytes to `*cursor` and moves it on (8-byte aligned).
+static void *place(char **cursor, const void *bytes, size_t count) {
+    void *copy = *cursor;
+    if (count > 0) memcpy(copy, bytes, count);
+    *cursor += (count + 7) & ~(size_t)7;
+    return copy;
+}
+
+static size_t pointer_count(char *const *pointers) {
+    size_t count = 0;
+    while (pointers[count] != NULL) count++;
+    return count + 1;  // with the final NULL
+}
+
+pid_t clandlock_spawn(const struct clandlock_spawn_plan *plan, struct clandlock_spawn_child *child) {
+    // The child shares this process's memory until it execs (no page tables to copy, none of
+    // fork's copy-on-write faults, no atfork locks), so it gets a region of its own: copies of
+    // the plan and of what it points to (the caller's may be gone once this returns), and a
+    // stack. The strings argv and envp point to stay the caller's, alive until it has seen the
+    // child exec or end.
+    size_t path_size = strlen(plan->path) + 1;
+    size_t argv_size = pointer_count(plan->argv) * sizeof(char *);
+    size_t envp_size = pointer_count(plan->envp) * sizeof(char *);
+    size_t filter_size = plan->filter == NULL ? 0 : plan->filter_count * sizeof(struct clandlock_sock_filter);
+    size_t inherit_size = plan->inherit_fds == NULL ? 0 : (size_t)plan->inherit_count * sizeof(int);
+    size_t copies = sizeof(*plan) + path_size + argv_size + envp_size + filter_size + inherit_size + 6 * 8;
+    size_t page = 4096;
+    child->size = (copies + spawn_stack_size + page - 1) & ~(page - 1);
+    child->region = mmap(NULL, child->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (child->region == MAP_FAILED) {
+        child->region = NULL;
+        return -1;
+    }
+    char *cursor = child->region;
+    struct clandlock_spawn_plan *copy = place(&cursor, plan, sizeof(*plan));
+    copy->path = place(&cursor, plan->path, path_size);
+    copy->argv = place(&cursor, plan->argv, argv_size);
+    copy->envp = place(&cursor, plan->envp, envp_size);
+    if (plan->filter != NULL) copy->filter = place(&cursor, plan->filter, filter_size);
+    if (plan->inherit_fds != NULL) copy->inherit_fds = place(&cursor, plan->inherit_fds, inherit_size);
+    char *stack_top = (char *)child->region + child->size;
+
+    // Every signal blocked across clone: the child starts with none it could take before it
+    // has reset the caller's handlers.
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t pid = clone(spawn_child, stack_top, CLONE_VM | SIGCHLD, copy);
+    int error = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (pid < 0) {
+        clandlock_spawn_release(child);
+        errno = error;
+    }
+    return pid;
+}
+
+void clandlock_spawn_release(struct clandlock_spawn_child *child) {
+    if (child->region != NULL) munmap(child->region, child->size);
+    child->region = NULL;
 }
 
 long clandlock_nest_call(const void *record, uint32_t magic) {

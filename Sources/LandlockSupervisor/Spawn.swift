@@ -95,6 +95,17 @@ func spawn(
     let filter = plan.filter ?? []
     let unixRules = nest?.unixRules.map(UnixPathLayer.openRulePaths) ?? []
     defer { for fd in unixRules { close(fd) } }
+    // The program's child shares this process's memory until it execs (clandlock_spawn): its
+    // region is released once it has exec'd or ended, and until then this thread makes no
+    // call that could fail (and set errno, which the child shares) while the child runs: every
+    // signal is blocked, so the waits on the report pipe are not interrupted.
+    var child = clandlock_spawn_child(region: nil, size: 0)
+    defer { clandlock_spawn_release(&child) }
+    var savedMask = sigset_t()
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    pthread_sigmask(SIG_SETMASK, &allSignals, &savedMask)
+    defer { pthread_sigmask(SIG_SETMASK, &savedMask, nil) }
     let pid: pid_t = plan.path.withCString { path in
         filter.withUnsafeBufferPointer { program in
             plan.inheritFDs.withUnsafeBufferPointer { inherit in
@@ -108,7 +119,7 @@ func spawn(
                             ruleset_fd: plan.rulesetFD, restrict_flags: plan.restrictFlags, report_fd: report[1],
                             go_fd: go[0], inherit_fds: inherit.baseAddress, inherit_count: Int32(inherit.count),
                             drop_capabilities: plan.dropCapabilities)
-                        guard let nest else { return clandlock_spawn(&raw) }
+                        guard let nest else { return clandlock_spawn(&raw, &child) }
                         return ports.withUnsafeBufferPointer { portsPointer in
                             unixRules.withUnsafeBufferPointer { unixPointer in
                                 var record = clandlock_nest_record(

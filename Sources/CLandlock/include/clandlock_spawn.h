@@ -103,9 +103,24 @@ long clandlock_nest_call(const void *_Nullable record, uint32_t magic);
 pid_t clandlock_spawn_nested(const struct clandlock_spawn_plan *_Nonnull plan,
                              const struct clandlock_nest_record *_Nonnull record, int status_fd);
 
-/// fork(2), and in the child: run the plan and execve. Returns the child's pid in the parent
-/// or -1 (errno set) if fork failed. The child never returns: it execs or _exit(127)s after
-/// writing a report. Async-signal-safe calls only in the child.
-pid_t clandlock_spawn(const struct clandlock_spawn_plan *_Nonnull plan);
+/// The memory of a child started by clandlock_spawn: its stack and its copy of the plan.
+struct clandlock_spawn_child {
+    void *_Nullable region;
+    size_t size;
+};
+
+/// clone(2) with CLONE_VM, and in the child: run the plan and execve. Returns the child's pid
+/// in the parent or -1 (errno set) if it could not start. The child never returns: it execs or
+/// _exit(127)s after writing a report. Until it does, it shares the caller's memory (as
+/// vfork(2) children do, without suspending the caller): the caller keeps the strings of
+/// `argv` and `envp` and releases `child` (clandlock_spawn_release) only once the report pipe
+/// shows the child exec'd or ended (end of file), or once it has reaped it. Async-signal-safe
+/// calls only in the child, which resets the caller's signal handlers before unblocking
+/// signals. errno is shared with the calling thread while both run: the caller must make no
+/// call that can fail while the child can (it waits on the report pipe with signals blocked).
+pid_t clandlock_spawn(const struct clandlock_spawn_plan *_Nonnull plan, struct clandlock_spawn_child *_Nonnull child);
+
+/// Frees the memory of a child that exec'd or ended.
+void clandlock_spawn_release(struct clandlock_spawn_child *_Nonnull child);
 
 #endif
