@@ -163,7 +163,7 @@ struct CommandLineParser<Options> {
     }
 }
 
-extension OptionSpec.Kind {
+extension OptionKind {
     /// Whether the next word is the value even when it starts with `-`.
     var takesAnyWord: Bool {
         if case .port = self { return true }

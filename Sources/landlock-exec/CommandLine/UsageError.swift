@@ -6,14 +6,14 @@ import Musl
 #endif
 
 /// A check across options failed: a polite, corrective sentence (`validate()` throws it).
-struct ValidationError: Error, Equatable {
+struct ValidationError: Error {
     var message: String
 
     init(_ message: String) { self.message = message }
 }
 
 /// A value an option refuses: why, in a sentence ("port 70000 is out of range; ...").
-struct ValueError: Error, Equatable {
+struct ValueError: Error {
     var reason: String
 
     init(_ reason: String) { self.reason = reason }
@@ -27,15 +27,13 @@ struct ValueError: Error, Equatable {
 ///       See 'landlock-exec <subcommand> --help' for more information.
 ///
 /// and the process exits 64 (`EX_USAGE`).
-struct UsageError: Error, Equatable {
+struct UsageError: Error {
     var message: String
     /// The option at fault, as spelled, and its help sentence.
     var option: (synopsis: String, help: String)?
     /// The subcommand's usage line and name, for the last two lines.
     var usage: String
     var command: String
-
-    static func == (lhs: UsageError, rhs: UsageError) -> Bool { lhs.text == rhs.text }
 
     /// Everything printed on standard error.
     var text: String {
