@@ -14,6 +14,8 @@ enum CompletionScript {
         var long: String
         var short: String?
         var help: String
+        /// The value's name (`path`), empty for a flag.
+        var valueName = ""
         var takesValue: Bool
         var values: [String]
         var files: Bool
@@ -63,7 +65,7 @@ extension CommandSpec {
         var options = self.options.map { option in
             CompletionScript.Option(
                 long: option.long, short: option.short.map { String(Character($0)) }, help: option.help,
-                takesValue: option.takesValue, values: option.choices, files: option.completion == .files,
+                valueName: option.valueName, takesValue: option.takesValue, values: option.choices, files: option.completion == .files,
                 repeatable: option.repeatable)
         }
         var takesCommand = true

@@ -48,7 +48,7 @@ enum ZshCompletion {
     static func spec(_ option: CompletionScript.Option) -> String {
         var action = ""
         if option.takesValue {
-            let valueName = option.long
+            let valueName = option.valueName
             if !option.values.isEmpty {
                 action = ":" + valueName + ":(" + option.values.joined(separator: " ") + ")"
             } else if option.files {
