@@ -24,14 +24,15 @@ struct CommandLineParser<Options> {
 
     func parse(_ words: ArraySlice<String>, into initial: Options) throws(UsageError) -> ParseOutcome<Options> {
         var options = initial
-        var index = words.startIndex
-        var given: [Bool] = Array(repeating: false, count: spec.options.count)
         if case .passthrough = spec.operands {
             if let first = words.first, first == "--help" || first == "-h" { return .help }
             let command = words.first == "--" ? words.dropFirst() : words
             spec.setCommand(&options, Array(command))
             return .options(try validated(options))
         }
+        var index = words.startIndex
+        /// Which options of the table were given (for the required ones).
+        var given: [Bool] = Array(repeating: false, count: spec.options.count)
         while index < words.endIndex {
             let word = words[index]
             index += 1
