@@ -27,7 +27,6 @@ let package = Package(
         .executable(name: "swift-exec-floor", targets: ["swift-exec-floor"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
@@ -49,10 +48,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "landlock-exec",
-            dependencies: [
-                "Landlock", "LandlockSupervisor", "SandboxSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["Landlock", "LandlockSupervisor", "SandboxSupport"],
             swiftSettings: strictSettings),
         // Runs one row of the network conformance table (Conformance/) under a policy.
         .executableTarget(

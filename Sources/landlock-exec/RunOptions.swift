@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import ArgumentParser
 import Landlock
 import SandboxSupport
 
@@ -11,10 +10,8 @@ import Musl
 
 /// The `run` subcommand's values as plain data, and what `run` does with them.
 ///
-/// `LandlockExec.Run` declares the options for swift-argument-parser (help, completions, the
-/// man page, messages); `FastCommandLine` fills this struct directly for the common command
-/// lines, without argument-parser's reflection (start-up time). Both paths then validate and
-/// run through this one type, so they cannot drift apart.
+/// `RunOptions.spec` (RunCommand.swift) is the option table the command line is parsed with;
+/// parsing fills this struct, `validate()` checks it, and `run()` launches the sandbox.
 struct RunOptions: Equatable {
     var readOnly: [String] = []
     var readExecute: [String] = []
@@ -50,43 +47,9 @@ struct RunOptions: Equatable {
 
     init() {}
 
-    init(_ run: LandlockExec.Run) {
-        readOnly = run.fileSystem.readOnly
-        readExecute = run.fileSystem.readExecute
-        readWrite = run.fileSystem.readWrite
-        readWriteExecute = run.fileSystem.readWriteExecute
-        system = run.fileSystem.system
-        ignoreMissing = run.fileSystem.ignoreMissing
-        bindTCP = run.network.bindTCP
-        connectTCP = run.network.connectTCP
-        bindUDP = run.network.bindUDP
-        connectUDP = run.network.connectUDP
-        allowDNS = run.network.allowDNS
-        unrestrictedNet = run.network.unrestrictedNet
-        udpSupervisor = run.network.udpSupervisor
-        logDenials = run.network.logDenials
-        keepNetworkCapabilities = run.network.keepNetworkCapabilities
-        allowMPTCPAndSCTP = run.network.allowMPTCPAndSCTP
-        unrestricted = run.network.unrestricted
-        unscoped = run.scope.unscoped
-        logSameExecOff = run.logging.logSameExecOff
-        logNewExecOn = run.logging.logNewExecOn
-        logSubdomainsOff = run.logging.logSubdomainsOff
-        clearEnv = run.environment.clearEnv
-        env = run.environment.env
-        config = run.config
-        printPolicy = run.printPolicy
-        json = run.json
-        bestEffort = run.bestEffort
-        verbose = run.verbose
-        quiet = run.quiet
-        commandLine = run.commandLine
-    }
+    // MARK: Checks
 
-    // MARK: Checks (argument-parser calls them from `validate()`; the fast path falls back to it
-    // when one fails, so that the message and exit status are argument-parser's)
-
-    /// Every check, in the order argument-parser's path makes them.
+    /// Every check across options, once the command line is parsed.
     func validate() throws {
         try Self.checkNetwork(
             explicit: Self.explicitAccess(bindTCP, connectTCP, bindUDP, connectUDP), unrestrictedNet: unrestrictedNet,

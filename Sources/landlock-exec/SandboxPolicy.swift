@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import ArgumentParser
 import Landlock
 import LandlockSupervisor
 
@@ -186,7 +185,7 @@ enum DNSPolicy {
 }
 
 /// `--udp-supervisor`: when the user-space supervisor enforces the UDP rights.
-enum UDPSupervisorMode: String, CaseIterable, ExpressibleByArgument {
+enum UDPSupervisorMode: String, CaseIterable {
     /// When the kernel lacks Landlock ABI 10.
     case auto
     /// Always, even on ABI 10 (to compare both, or to test the supervisor).

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import ArgumentParser
 import Landlock
 import SandboxSupport
 
@@ -11,9 +10,10 @@ import Musl
 
 extension LandlockExec {
     /// The kernel's `samples/landlock/sandboxer`, driven by the same variables.
-    struct Sandboxer: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "sandboxer",
+    enum Sandboxer {
+        /// `sandboxer COMMAND...`: no options; the words are the command.
+        static let spec = CommandSpec<[String]>(
+            name: "sandboxer",
             abstract: "Drop-in for the kernel's samples/landlock/sandboxer, configured by LL_* variables.",
             discussion: """
                 Reads the kernel sample's variables and removes them from the command's \
@@ -44,34 +44,20 @@ extension LandlockExec {
                 sandbox that cannot be set up exits 125 (the sample exits 1).
 
                 Example: LL_FS_RO=/usr:/etc LL_FS_RW=/tmp LL_TCP_CONNECT=443 landlock-exec sandboxer curl https://example.org
-                """)
-
-        @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command to run.", valueName: "command"))
-        var command: [String] = []
+                """,
+            options: [],
+            operands: .passthrough(help: "The command to run."),
+            setCommand: { $0 = $1 },
+            validate: { commandLine in
+                guard !commandLine.isEmpty else {
+                    throw ValidationError("Missing the command to run, as in: LL_FS_RO=/usr LL_FS_RW= landlock-exec sandboxer ls")
+                }
+            })
 
         static let variables = [
             "LL_FS_RO", "LL_FS_RW", "LL_TCP_BIND", "LL_TCP_CONNECT", "LL_UDP_BIND", "LL_UDP_CONNECT_SEND",
             "LL_SCOPED", "LL_FORCE_LOG", "LL_FS_QUIET", "LL_NET_QUIET", "LL_QUIET_ACCESS",
         ]
-
-        var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
-
-        func validate() throws {
-            if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(Self.self) }
-            guard !commandLine.isEmpty else {
-                throw ValidationError("Missing the command to run, as in: LL_FS_RO=/usr LL_FS_RW= landlock-exec sandboxer ls")
-            }
-        }
-
-        func run() throws { try Self.launch(commandLine) }
-
-        /// The command of `sandboxer WORDS...` when argument-parser would take all of `words` as
-        /// the command and accept it (the fast path); nil when it has something to say.
-        static func fastCommandLine(_ words: ArraySlice<String>) -> [String]? {
-            guard let first = words.first else { return nil }
-            if first == "--" { return words.count > 1 ? Array(words.dropFirst()) : nil }
-            return first.hasPrefix("-") ? nil : Array(words)
-        }
 
         static func launch(_ commandLine: [String]) throws {
             let variables = Dictionary(ProcessEnvironment.pairs, uniquingKeysWith: { _, last in last })

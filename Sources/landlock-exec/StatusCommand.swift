@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-import ArgumentParser
 import Landlock
 import LandlockSupervisor
 
 extension LandlockExec {
     /// What this machine enforces, right by right.
-    struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "status",
+    struct Status: Equatable {
+        var json = false
+
+        static let spec = CommandSpec<Status>(
+            name: "status",
             abstract: "Show the kernel's Landlock ABI and errata, and who enforces each right here.",
             discussion: """
                 For every right, scope and restrict-self flag: "kernel" when the running kernel \
                 enforces it, "supervisor" when landlock-exec's user-space supervisor does, or "none" \
                 with the reason; then what landlock-exec does about what Landlock does not cover \
                 (raw and packet sockets, the supervisor's own limits).
-                """)
-
-        @Flag(help: "Print the report as JSON.")
-        var json = false
+                """,
+            options: [.flag("json", "Print the report as JSON.") { $0.json = true }],
+            operands: .none)
 
         func run() throws {
             let report = StatusReport(plan: Enforcement.machinePlan(in: Enforcement.environment))

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import ArgumentParser
 import Landlock
 import LandlockSupervisor
 import SandboxSupport
@@ -13,9 +12,14 @@ import Musl
 #endif
 
 extension LandlockExec {
-    struct Learn: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "learn",
+    struct Learn: Equatable {
+        var output = ""
+        var append = false
+        /// The command and its arguments, without the `--` that introduces them.
+        var commandLine: [String] = []
+
+        static let spec = CommandSpec<Learn>(
+            name: "learn",
             abstract: "Run COMMAND unrestricted, watch what it and its descendants do, and write a policy that allows just that.",
             discussion: """
                 The policy is a landlockconfig TOML file: run the command under it with \
@@ -48,24 +52,19 @@ extension LandlockExec {
                 supervisor enforces where the kernel lacks them (UDP before ABI 10, \
                 fs.resolve_unix before ABI 9) when it can run here; a right used but enforced by \
                 nobody here is left unhandled and named in the policy's header.
-                """)
-
-        @Option(name: .shortAndLong, help: ArgumentHelp("Write the policy to FILE.", valueName: "file"))
-        var output: String
-
-        @Flag(help: "Merge what this run used into FILE instead of replacing it.")
-        var append = false
-
-        @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
-        var command: [String] = []
-
-        var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+                """,
+            options: [
+                OptionSpec(
+                    long: "output", short: "o", kind: .value, valueName: "file", help: "Write the policy to FILE.",
+                    required: true, completion: .files
+                ) { $0.output = $1 },
+                .flag("append", "Merge what this run used into FILE instead of replacing it.") { $0.append = true },
+            ],
+            operands: .command(help: "The command to run, after --."),
+            setCommand: { $0.commandLine = $1 },
+            validate: { try $0.validate() })
 
         func validate() throws {
-            if let first = command.first, first == "--help" || first == "-h" { throw CleanExit.helpRequest(Self.self) }
-            if let first = command.first, first != "--", first.hasPrefix("-") {
-                throw ValidationError("Unknown option '\(first)'. To run a command whose name starts with '-', put it after --.")
-            }
             if commandLine.isEmpty {
                 throw ValidationError("Missing the command to run; write it after --, as in: landlock-exec learn --output policy.toml -- ls")
             }
