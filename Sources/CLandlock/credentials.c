@@ -81,6 +81,16 @@ mismatch:
     return -1;
 }
 
+int clandlock_caller_credentials(uint32_t uids[3], uint64_t *permitted) {
+    uid_t r, e, s;
+    if (syscall(SYS_getresuid, &r, &e, &s) != 0) return -1;
+    uids[0] = r, uids[1] = e, uids[2] = s;
+    struct __user_cap_data_struct data[2];
+    if (raw_capget(data) != 0) return -1;
+    *permitted = join(data[0].permitted, data[1].permitted);
+    return 0;
+}
+
 int clandlock_drop_capabilities(uint64_t mask) {
     int keep_going = 1;
     for (int cap = 0; cap < 64 && keep_going; cap++) {

@@ -25,7 +25,11 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
     /// layer when the listener is a swift-landlock supervisor
     /// (``outerSupervisorTakesRegistrations``), and otherwise must not claim to enforce its
     /// network rules, abstract-socket scope or socket-file rights for them.
-    public static var outerListener: Bool { probed.outerListener }
+    public static var outerListener: Bool { noFilter ? false : probed.outerListener }
+
+    /// No seccomp filter applies to the calling thread, so no listener either: one read of
+    /// /proc answers ``outerListener`` without the rest of the probe (start-up time).
+    private static let noFilter = !hasSeccompFilter
 
     /// Whether the outer listener is a swift-landlock supervisor that takes the registration of
     /// nested sandboxes (it answers `connect(-1, NULL, CLANDLOCK_NEST_REGISTER)` with
@@ -78,7 +82,7 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
         // Without any seccomp filter there is no listener to collide with: skip the child
         // (it costs a fork on every launch). Should installing the filter fail all the same,
         // spawning fails with the error: nothing runs unsupervised.
-        guard hasSeccompFilter else { return .available }
+        guard !noFilter else { return .available }
         // A throwaway child installs an allow-all filter with a new listener.
         var plan = SpawnPlan(path: "/", argv: [Array("probe".utf8)], envp: [])
         plan.filter = [clandlock_sock_filter(code: SeccompFilter.returnConstant, jt: 0, jf: 0, k: SeccompFilter.allow)]

@@ -70,9 +70,19 @@ struct Credentials: Equatable, Sendable {
         return result
     }
 
-    /// Whether a program started with these credentials could hold capabilities of `mask`:
-    /// they are permitted, or it is root (which gets its bounding set on `execve`).
-    func mightGive(_ mask: UInt64) -> Bool { permitted & mask != 0 || uid.prefix(3).contains(0) }
+    /// Whether a program the calling thread starts could hold capabilities of `mask`: they are
+    /// permitted, or a user id is root (which gets its bounding set on `execve`). Read with
+    /// getresuid(2) and capget(2) rather than from /proc (every launch asks); true when they
+    /// cannot be read.
+    static func callingThreadMightGive(_ mask: UInt64) -> Bool {
+        var uids: (UInt32, UInt32, UInt32) = (1, 1, 1)
+        var permitted: UInt64 = 0
+        let read = withUnsafeMutableBytes(of: &uids) {
+            clandlock_caller_credentials($0.baseAddress!.assumingMemoryBound(to: UInt32.self), &permitted)
+        }
+        guard read == 0 else { return true }
+        return uids.0 == 0 || uids.1 == 0 || uids.2 == 0 || permitted & mask != 0
+    }
 
     /// Whether the effective set holds `capability` (a `CAP_*` number).
     func has(_ capability: Int) -> Bool { effective & (1 << UInt64(capability)) != 0 }

@@ -129,7 +129,10 @@ public struct SandboxedCommand: Sendable {
         if caresAboutSeccomp {
             environment.enclosing = !SupervisorAvailability.outerListener ? .none
                 : SupervisorAvailability.outerSupervisorTakesRegistrations ? .supervised : .foreignListener
-            if case .unavailable(let reason) = SupervisorAvailability.current { environment.supervisor = .unavailable(reason: reason) }
+            // Whether this sandbox's own supervisor could run matters only where it may be asked for.
+            if udp.supervisorMode != .never, case .unavailable(let reason) = SupervisorAvailability.current {
+                environment.supervisor = .unavailable(reason: reason)
+            }
         }
         return try EnforcementPlan(request, in: environment)
     }
@@ -169,7 +172,7 @@ public struct SandboxedCommand: Sendable {
         // Said only where the program could have them: from root (execve gives root the
         // bounding set) or from capabilities this process holds.
         if dropCapabilities != 0,
-            ThreadFacts(thread: clandlock_gettid()).map({ $0.credentials.mightGive(dropCapabilities) }) ?? true
+            Credentials.callingThreadMightGive(dropCapabilities)
         {
             status.droppedCapabilities = ["cap_net_raw", "cap_net_admin"]
         }

@@ -30,6 +30,11 @@ package enum ProcessEnvironment {
     /// `(NAME, value)` pairs, in order (an entry without `=` gets an empty value).
     package static var pairs: [(String, String)] { current.map(split) }
 
+    /// The `NAME` of `NAME=value` (the whole entry when it has no `=`).
+    package static func name(of entry: String) -> Substring {
+        entry[..<(entry.firstIndex(of: "=") ?? entry.endIndex)]
+    }
+
     /// Splits `NAME=value`.
     package static func split(_ entry: String) -> (String, String) {
         guard let equals = entry.firstIndex(of: "=") else { return (entry, "") }

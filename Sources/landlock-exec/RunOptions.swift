@@ -142,22 +142,22 @@ struct RunOptions: Equatable {
     }
 
     /// The command's environment.
-    func environment(removing removed: Set<String> = []) -> [String] {
-        var result: [(String, String)] = clearEnv ? [] : ProcessEnvironment.pairs.filter { !removed.contains($0.0) }
+    func environment() -> [String] {
+        // The entries as they are (no split into names and values and back: start-up time).
+        var result = clearEnv ? [] : ProcessEnvironment.current
         for entry in env {
-            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0])
+            let key = ProcessEnvironment.name(of: entry)
             let value: String
-            if parts.count == 2 {
-                value = String(parts[1])
+            if let equals = entry.firstIndex(of: "=") {
+                value = String(entry[entry.index(after: equals)...])
             } else {
-                guard let current = getenv(key) else { continue }
+                guard let current = getenv(String(key)) else { continue }
                 value = String(cString: current)
             }
-            result.removeAll { $0.0 == key }
-            result.append((key, value))
+            result.removeAll { ProcessEnvironment.name(of: $0) == key }
+            result.append("\(key)=\(value)")
         }
-        return result.map { "\($0.0)=\($0.1)" }
+        return result
     }
 
     // MARK: Running

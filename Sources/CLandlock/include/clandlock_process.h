@@ -55,6 +55,10 @@ int clandlock_adopt_credentials(const struct clandlock_credentials *_Nonnull tar
 /// permitted and inheritable sets (raw prctl/capset: this thread only). Returns 0 or -1.
 int clandlock_drop_capabilities(uint64_t mask);
 
+/// The calling thread's real, effective and saved user ids and its permitted capability set
+/// (bit = CAP_*); 0 or -1 (errno set).
+int clandlock_caller_credentials(uint32_t uids[_Nonnull 3], uint64_t *_Nonnull permitted);
+
 /// process_vm_readv(2)/process_vm_writev(2) of one contiguous range. Returns the number of
 /// bytes copied or -1. Why C: the Swift Glibc module does not export them (_GNU_SOURCE).
 long clandlock_read_memory(pid_t pid, uint64_t remote, void *_Nonnull local, size_t length);
