@@ -95,7 +95,11 @@ final class DomainThread: @unchecked Sendable {
                 result = .failure(SeccompError(.spawnFailed, "Failed to restrict the supervisor's domain thread", errno: Errno(rawValue: errno)))
             } else {
                 do throws(SeccompError) { result = .success(try plan.map { plan throws(SeccompError) in
-                        try spawn(plan) { listener in onListener?(thread, listener) }
+                        // The child inherits this thread's credentials and no_new_privs: done.
+                        var inherited = plan
+                        inherited.dropCapabilities = 0
+                        inherited.setNoNewPrivileges = false
+                        return try spawn(inherited) { listener in onListener?(thread, listener) }
                     }) } catch { result = .failure(error) }
             }
             outcome.withLock { $0 = result }

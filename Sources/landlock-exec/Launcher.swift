@@ -140,7 +140,11 @@ enum Launcher {
         if servesOrphans { Descendants.waitForAll() }
         switch ending {
         case .exited(let code):
-            exit(code)
+            // Nothing is left to run at exit (the command's output is its own, this process's
+            // messages went out unbuffered): `_exit` skips the exit handlers, start-up time
+            // paid at the end (about 60 µs here).
+            fflush(nil)
+            _exit(code)
         case .unknown(let reason):
             ToolFailure("Failed to learn how the command ended: \(reason)").exit()
         case .signaled(let signal):
