@@ -69,6 +69,7 @@ int clandlock_pidfd_send_signal(int pidfd, int sig) {
 }
 
 int clandlock_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
+int clandlock_dup_cloexec(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
 int clandlock_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
 int clandlock_unshare_fs(void) { return unshare(CLONE_FS); }
 int clandlock_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -191,11 +191,16 @@ final class Supervisor: @unchecked Sendable {
             let context = context(of: n.tid, record)
         else { return reply(n.id, .error(EACCES)) }
         let performer = performer(for: record.facts)
-        // A pidfd for the task's process: PIDFD_THREAD where available, else through the Tgid.
-        var pidfd = supportsThreadPidfd ? clandlock_pidfd_open(n.tid, UInt32(O_EXCL)) : -1
-        if pidfd < 0 { pidfd = clandlock_pidfd_open(record.facts.process, 0) }
-        guard pidfd >= 0 else { return reply(n.id, .error(EACCES)) }  // A missing pidfd fails this call only.
-        guard isValid(n.id) else { close(pidfd); return }  // the tid may have been reused: the task is gone
+        // A pidfd for the task's process, owned by the call: a duplicate of the remembered
+        // thread's PIDFD_THREAD (it names this live thread: ThreadTable), else a new one,
+        // PIDFD_THREAD where available, else through the Tgid, checked against a reused tid.
+        var pidfd = record.pidfd >= 0 ? clandlock_dup_cloexec(record.pidfd) : -1
+        if pidfd < 0 {
+            pidfd = supportsThreadPidfd ? clandlock_pidfd_open(n.tid, UInt32(O_EXCL)) : -1
+            if pidfd < 0 { pidfd = clandlock_pidfd_open(record.facts.process, 0) }
+            guard pidfd >= 0 else { return reply(n.id, .error(EACCES)) }  // A missing pidfd fails this call only.
+            guard isValid(n.id) else { close(pidfd); return }  // the tid may have been reused: the task is gone
+        }
         let duplicate = clandlock_pidfd_getfd(pidfd, Int32(truncatingIfNeeded: n.args[0]), 0)
         guard duplicate >= 0 else {
             let error = lastErrno

@@ -87,6 +87,8 @@ int clandlock_pidfd_getfd(int pidfd, int targetfd, unsigned int flags);
 int clandlock_pidfd_send_signal(int pidfd, int sig);
 /// fcntl(fd, F_GETFL) and fcntl(fd, F_SETFD, flags).
 int clandlock_fcntl_getfl(int fd);
+/// fcntl(fd, F_DUPFD_CLOEXEC, 0): a close-on-exec duplicate, or -1 (errno set).
+int clandlock_dup_cloexec(int fd);
 int clandlock_fcntl_setfd(int fd, int flags);
 /// unshare(CLONE_FS). Why C: CLONE_FS needs _GNU_SOURCE.
 int clandlock_unshare_fs(void);
