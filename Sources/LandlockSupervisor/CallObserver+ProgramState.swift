@@ -14,7 +14,7 @@ extension CallObserver {
     // MARK: Reading the program's state
 
     static func comm(_ tid: pid_t) -> String {
-        guard let bytes = readProcFile("/proc/\(tid)/comm", limit: 64) else { return "?" }
+        guard let bytes = readSmallFile("/proc/\(tid)/comm", limit: 64) else { return "?" }
         return String(decoding: bytes.prefix { $0 != 0x0A }, as: UTF8.self)
     }
 

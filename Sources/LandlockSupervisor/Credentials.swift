@@ -104,45 +104,27 @@ struct ThreadFacts: Sendable {
     /// Parses `/proc/<tid>/status` of thread `tid`, and its user namespace; `nil` when the
     /// thread is gone or the text is not what the kernel writes.
     init?(thread tid: pid_t) {
-        guard let text = readProcFile("/proc/\(tid)/status", limit: 16384) else { return nil }
-        var seen = 0
-        for line in text.split(separator: UInt8(ascii: "\n")) {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let key = line[line.startIndex..<colon]
-            let fields = line[(colon + 1)...].split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
-            switch String(decoding: key, as: UTF8.self) {
-            case "Tgid": process = fields.first.flatMap { pid_t(decimal: $0) } ?? 0; seen |= 1
-            case "NStgid": ownPid = fields.last.flatMap { pid_t(decimal: $0) } ?? 0; seen |= 2
-            case "Uid": credentials.uid = fields.compactMap { UInt32(decimal: $0) }; seen |= 4
-            case "Gid": credentials.gid = fields.compactMap { UInt32(decimal: $0) }; seen |= 8
-            case "Groups": credentials.groups = fields.compactMap { UInt32(decimal: $0) }.sorted(); seen |= 16
-            case "CapInh": credentials.inheritable = fields.first.flatMap { UInt64(hex: $0) } ?? 0; seen |= 32
-            case "CapPrm": credentials.permitted = fields.first.flatMap { UInt64(hex: $0) } ?? 0; seen |= 64
-            case "CapEff": credentials.effective = fields.first.flatMap { UInt64(hex: $0) } ?? 0; seen |= 128
-            default: continue
-            }
-        }
-        guard seen == 255, process > 0, credentials.uid.count == 4, credentials.gid.count == 4 else { return nil }
+        guard let status = ProcStatus("/proc/\(tid)/status") else { return nil }
+        func numbers(_ name: StaticString) -> [UInt32]? { status.words(name)?.compactMap { UInt32(decimal: $0) } }
+        guard let process = status.decimal("Tgid"), process > 0,
+            let ownPid = status.words("NStgid")?.last.flatMap({ pid_t(decimal: $0) }),
+            let uid = numbers("Uid"), uid.count == 4, let gid = numbers("Gid"), gid.count == 4,
+            let groups = numbers("Groups"),
+            let inheritable = status.mask("CapInh"), let permitted = status.mask("CapPrm"),
+            let effective = status.mask("CapEff")
+        else { return nil }
+        self.process = process
+        self.ownPid = ownPid
+        credentials.uid = uid
+        credentials.gid = gid
+        credentials.groups = groups.sorted()
+        credentials.inheritable = inheritable
+        credentials.permitted = permitted
+        credentials.effective = effective
         var info = stat()
         guard stat("/proc/\(tid)/ns/user", &info) == 0 else { return nil }
         credentials.userNamespace = UInt64(info.st_ino)
     }
-}
-
-/// The current contents of a small `/proc` file, or `nil`.
-func readProcFile(_ path: String, limit: Int) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes = [UInt8](repeating: 0, count: limit)
-    var count = 0
-    while count < limit {
-        let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, limit - count) }
-        if got < 0 && errno == EINTR { continue }
-        if got <= 0 { break }
-        count += got
-    }
-    return count > 0 ? Array(bytes[0..<count]) : nil
 }
 
 extension FixedWidthInteger {

@@ -110,16 +110,12 @@ final class FileSystemView: @unchecked Sendable {
 
     /// `Umask` of `/proc/<tid>/status` (the fs_struct's, shared by the threads that share it).
     private static func umask(of tid: pid_t) -> mode_t? {
-        guard let text = readProcFile("/proc/\(tid)/status", limit: 16384) else { return nil }
-        for line in text.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("Umask:".utf8)) {
-            let digits = line.dropFirst(6).filter { $0 != 0x20 && $0 != 0x09 }
-            var value: mode_t = 0
-            for digit in digits {
-                guard digit >= 0x30, digit <= 0x37 else { return nil }
-                value = value * 8 + mode_t(digit - 0x30)
-            }
-            return value & 0o777
+        guard let digits = ProcStatus("/proc/\(tid)/status")?.field("Umask"), !digits.isEmpty else { return nil }
+        var value: mode_t = 0
+        for digit in digits {
+            guard digit >= 0x30, digit <= 0x37 else { return nil }
+            value = value * 8 + mode_t(digit - 0x30)
         }
-        return nil
+        return value & 0o777
     }
 }

@@ -53,7 +53,7 @@ enum MessageLimits {
     /// Control data: the kernel refuses more than `INT_MAX`, and from `net.core.optmem_max` on
     /// (ENOBUFS), before reading it.
     static let controlMaximum: UInt64 = {
-        guard let text = readProcFile("/proc/sys/net/core/optmem_max", limit: 64),
+        guard let text = readSmallFile("/proc/sys/net/core/optmem_max", limit: 64),
             let value = UInt64(decimal: text.filter { $0 >= 0x30 && $0 <= 0x39 })
         else { return 20480 }
         return min(value, UInt64(Int32.max))

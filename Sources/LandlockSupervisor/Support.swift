@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 internal import CLandlock
+import SandboxSupport
 import SystemPackage
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ struct ProcStatus {
 
     /// Reads `path` (at most 16 KiB); nil when it cannot be read (the task is gone).
     init?(_ path: String) {
-        guard let text = readProcFile(path, limit: 16384) else { return nil }
+        guard let text = readSmallFile(path, limit: 16384) else { return nil }
         self.text = text
     }
 
@@ -43,6 +44,11 @@ struct ProcStatus {
             lineStart = lineEnd + 1
         }
         return nil
+    }
+
+    /// A field of several values separated by blanks (`Uid`, `Groups`, `NStgid`).
+    func words(_ name: StaticString) -> [ArraySlice<UInt8>]? {
+        field(name).map { $0.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }) }
     }
 
     /// A decimal field (`Tgid`, `PPid`, `Seccomp`).

@@ -156,3 +156,20 @@ package func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool
     if result != 0 { Unmanaged<Box>.fromOpaque(context).release() }
     return result == 0
 }
+
+/// The current contents of a small file (a `/proc` entry), at most `limit` bytes, or `nil`
+/// when it cannot be opened or is empty. One reader for the supervisor and the launcher.
+package func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: limit)
+    var count = 0
+    while count < limit {
+        let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, limit - count) }
+        if got < 0 && errno == EINTR { continue }
+        if got <= 0 { break }
+        count += got
+    }
+    return count > 0 ? Array(bytes[0..<count]) : nil
+}

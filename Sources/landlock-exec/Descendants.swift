@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import SandboxSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -117,25 +118,11 @@ enum Descendants {
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard let thread = Int32(name) else { continue }
-            guard let text = readSmallFile("/proc/self/task/\(thread)/children") else { continue }
+            guard let bytes = readSmallFile("/proc/self/task/\(thread)/children", limit: 65536) else { continue }
+            let text = String(decoding: bytes, as: UTF8.self)
             result += text.split(separator: " ").compactMap { Int32($0.trimmingSpaces) }
         }
         return result
-    }
-
-    private static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
