@@ -35,6 +35,10 @@ int clandlock_set_no_new_privs(void) {
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
+int clandlock_seccomp_mode(void) {
+    return prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+}
+
 int clandlock_gettid(void) {
     return (int)syscall(SYS_gettid);
 }

@@ -40,12 +40,11 @@ public enum SupervisorAvailability: Sendable, Hashable, CustomStringConvertible 
 
     private static let takesRegistrations: Bool = outerListener && clandlock_nest_call(nil, CLANDLOCK_NEST_REGISTER) == CLANDLOCK_NEST_VERSION_ANSWER
 
-    /// Whether any seccomp filter applies to the calling thread (`Seccomp: 2` in
-    /// `/proc/thread-self/status`; filters are per thread unless installed with TSYNC):
-    /// without one there is no listener, and no need for the probe's throwaway child.
-    private static var hasSeccompFilter: Bool {
-        ProcStatus("/proc/thread-self/status")?.decimal("Seccomp").map { $0 != 0 } ?? true
-    }
+    /// Whether any seccomp filter applies to the calling thread (`PR_GET_SECCOMP`, the
+    /// `Seccomp:` field of `/proc/thread-self/status` without formatting that file; filters
+    /// are per thread unless installed with TSYNC): without one there is no listener, and no
+    /// need for the probe's throwaway child. An error (a filter refusing prctl) counts as one.
+    private static var hasSeccompFilter: Bool { clandlock_seccomp_mode() != 0 }
 
     private static let probed: (availability: SupervisorAvailability, outerListener: Bool) = {
         let availability = probe()

@@ -263,7 +263,7 @@ final class Supervisor: @unchecked Sendable {
     /// A call that changes the thread's credentials, or execve: forget what is known of the
     /// thread (of its process, for execve), then let it run. Nothing is decided on it.
     private func observe(_ n: Notification) {
-        if numbers.exec.contains(n.nr), let process = threadGroup(of: n.tid), isValid(n.id) {
+        if numbers.exec.contains(n.nr), let process = threadGroupAskingLeaderFirst(of: n.tid), isValid(n.id) {
             threads.forgetProcess(process, execingThread: n.tid)
         } else {
             threads.forget(n.tid)

@@ -61,6 +61,17 @@ struct ProcStatus {
 /// The Tgid of a thread, from `/proc/<tid>/status` (kernels before 6.9 lack PIDFD_THREAD).
 func threadGroup(of tid: pid_t) -> pid_t? { ProcStatus("/proc/\(tid)/status")?.decimal("Tgid") }
 
+/// The Tgid of a thread, asking the kernel first whether it leads its process: `pidfd_open`
+/// without PIDFD_THREAD succeeds only for a thread-group leader (two system calls instead of
+/// formatting `/proc/<tid>/status`; a program's threads that call execve are mostly leaders).
+/// As with ``threadGroup(of:)``, the caller checks afterwards that `tid` still names the thread.
+func threadGroupAskingLeaderFirst(of tid: pid_t) -> pid_t? {
+    let pidfd = clandlock_pidfd_open(tid, 0)
+    guard pidfd >= 0 else { return threadGroup(of: tid) }
+    close(pidfd)
+    return tid
+}
+
 /// `PPid` of `/proc/<pid>/status`.
 func parentProcess(of pid: pid_t) -> pid_t? { ProcStatus("/proc/\(pid)/status")?.decimal("PPid") }
 

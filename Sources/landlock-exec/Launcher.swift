@@ -392,7 +392,7 @@ enum ProcessControl {
     static let setChildSubreaper: Int32 = 36
 
     private typealias Function = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
-    nonisolated(unsafe) private static let function: Function? = dlsym(nil, "prctl").map { unsafeBitCast($0, to: Function.self) }
+    private static let function: Function? = dlsym(nil, "prctl").map { unsafeBitCast($0, to: Function.self) }
 
     /// Returns the result of prctl, or -1 (with `errno`) when it fails or cannot be found.
     static func set(_ option: Int32, _ value: UInt) -> Int32 {

@@ -77,6 +77,9 @@ int clandlock_restrict_self(int ruleset_fd, uint32_t flags);
 /// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0). Why C: prctl(2) is variadic.
 int clandlock_set_no_new_privs(void);
 
+/// prctl(PR_GET_SECCOMP): the calling thread's seccomp mode (0 none, 2 filter), or -1.
+int clandlock_seccomp_mode(void);
+
 /// open(path, O_PATH | O_CLOEXEC). Why C: O_PATH needs _GNU_SOURCE, which the Swift Glibc
 /// module does not define.
 int clandlock_open_path(const char *_Nonnull path);
