@@ -18,8 +18,8 @@ enum Variant: String, CaseIterable {
     /// `posix_spawn`; the workload installs a one-instruction allow-all seccomp filter itself:
     /// the floor any seccomp filter costs.
     case allowAllFilter = "allow-all-filter"
-    /// `posix_spawn`; the workload traps its own sendto calls to a thread that answers
-    /// CONTINUE: the floor of any trap.
+    /// `posix_spawn`; the workload installs the supervisor's filter on itself and a thread
+    /// answers every notified call CONTINUE, checking nothing: the floor of any trap.
     case trapFloor = "trap-floor"
     /// The supervisor variant whose program is `landlock-bench nest`: it starts the workload in a
     /// nested sandbox (`SandboxedCommand` inside the supervised one), which registers its layer

@@ -25,9 +25,11 @@ struct WorkloadOptions {
 /// thread that answers each notification with `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, with
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`. No checks: only a calibration.
 func installTrapFloor() {
-    // Only this thread is filtered (no TSYNC); the answering thread, started after, inherits
-    // the filter but never calls sendto.
-    let listener = SeccompTools.install(.notify, for: "sendto", listener: true)
+    // The supervisor's own filter, every notified call let through (CONTINUE) by a thread that
+    // checks nothing: what any supervisor with this filter pays before its first check. Only
+    // this thread is filtered (no TSYNC); the answering thread, started after, inherits the
+    // filter but makes no notified call.
+    let listener = SeccompTools.installSupervisorFilter()
     guard listener >= 0 else { fail("seccomp(SET_MODE_FILTER, NEW_LISTENER)", errno: errno) }
     guard SeccompTools.continueEverything(listener) else { fail("pthread_create", errno: errno) }
 }

@@ -63,6 +63,40 @@ long clandlock_write_memory(pid_t pid, uint64_t remote, const void *local, size_
     return (long)process_vm_writev(pid, &l, 1, &r, 1, 0);
 }
 
+long clandlock_read_scatter(pid_t pid, const uint64_t *remotes, const uint64_t *lengths, size_t count, void *local) {
+    enum { maximum = 1024 };
+    struct iovec ranges[maximum];
+    size_t done = 0;
+    for (size_t first = 0; first < count; first += maximum) {
+        size_t batch = count - first < maximum ? count - first : maximum;
+        size_t wanted = 0;
+        for (size_t index = 0; index < batch; index++) {
+            ranges[index].iov_base = (void *)(uintptr_t)remotes[first + index];
+            ranges[index].iov_len = lengths[first + index];
+            wanted += lengths[first + index];
+        }
+        if (wanted == 0) continue;
+        struct iovec into = {.iov_base = (char *)local + done, .iov_len = wanted};
+        ssize_t got = process_vm_readv(pid, &into, 1, ranges, (unsigned long)batch, 0);
+        if (got <= 0) break;
+        done += (size_t)got;
+        if ((size_t)got < wanted) break;
+    }
+    return (long)done;
+}
+
+long clandlock_write_words(pid_t pid, const uint64_t *remotes, const uint32_t *values, size_t count) {
+    enum { maximum = 1024 };
+    if (count > maximum) count = maximum;
+    struct iovec local = {.iov_base = (void *)values, .iov_len = count * sizeof(uint32_t)};
+    struct iovec remote[maximum];
+    for (size_t index = 0; index < count; index++) {
+        remote[index].iov_base = (void *)(uintptr_t)remotes[index];
+        remote[index].iov_len = sizeof(uint32_t);
+    }
+    return (long)process_vm_writev(pid, &local, 1, remote, (unsigned long)count, 0);
+}
+
 int clandlock_block_all_signals(void) {
     sigset_t all;
     sigfillset(&all);

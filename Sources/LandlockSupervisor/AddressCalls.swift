@@ -25,7 +25,8 @@ extension Supervisor {
         guard isValid(n.id) else { return }
         if let family = kind.udpFamily {
             let decideAndPerform: @Sendable () -> Void = { [self] in
-                let outcome = udpLock.withLock { _ -> Outcome in
+                let outcome = udpLock.withLock { connects -> Outcome in
+                    if operation == .connect { connects &+= 1 }
                     let udp: UDPOperation = operation == .connect ? .connect : .bind
                     let decision = UDPDecision.check(
                         udp, family: family, address: address, isBound: isBound(call.socket), policy: call.context.policy)

@@ -13,25 +13,6 @@ import SandboxSupport
 import Glibc
 #endif
 
-/// Reads exactly `count` bytes of the thread's memory, or `nil` (EFAULT).
-func readRemote(_ tid: pid_t, _ address: UInt64, _ count: Int) -> [UInt8]? {
-    if count == 0 { return [] }
-    guard address != 0, count > 0 else { return nil }
-    var buffer = [UInt8](repeating: 0, count: count)
-    let copied = buffer.withUnsafeMutableBytes { clandlock_read_memory(tid, address, $0.baseAddress!, count) }
-    return copied == count ? buffer : nil
-}
-
-/// Reads one C structure of the thread's memory, or `nil` (EFAULT).
-func readRemote<T>(_ tid: pid_t, _ address: UInt64, as type: T.Type) -> T? {
-    guard let bytes = readRemote(tid, address, MemoryLayout<T>.size) else { return nil }
-    return bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
-}
-
-func writeRemote(_ tid: pid_t, _ address: UInt64, _ bytes: [UInt8]) -> Bool {
-    bytes.withUnsafeBytes { clandlock_write_memory(tid, address, $0.baseAddress!, bytes.count) } == bytes.count
-}
-
 /// The kernel's limits on what a send may carry (include/linux/uio.h, net/socket.c).
 enum MessageLimits {
     /// `UIO_MAXIOV`: more iovecs are refused (EMSGSIZE); more sendmmsg entries are capped.
@@ -74,6 +55,9 @@ struct CopiedMessage {
     var control: [UInt8] = []
     /// Where to write `msg_len` back (sendmmsg), or 0.
     var lengthAddress: UInt64 = 0
+    /// The `msg_len` the program left there (sendmmsg): written back unchanged to learn, before
+    /// sending, whether the field can be written (the kernel stops where it cannot).
+    var originalLength: UInt32 = 0
 
     var length: UInt64 { UInt64(data.count) + missing }
 }
@@ -96,18 +80,15 @@ func isUserRange(_ address: UInt64, _ length: UInt64) -> Bool {
     return length <= top && address <= top - length
 }
 
-/// Copies up to `length` bytes from `address`: all of them, or those before the first
-/// unreadable page.
-func readRemotePrefix(_ tid: pid_t, _ address: UInt64, _ length: Int) -> [UInt8] {
-    guard length > 0, address != 0 else { return [] }
-    var buffer = [UInt8](repeating: 0, count: length)
-    let copied = buffer.withUnsafeMutableBytes { clandlock_read_memory_prefix(tid, address, $0.baseAddress!, length) }
-    return copied == length ? buffer : Array(buffer[0..<max(0, copied)])
-}
-
 /// The data of one iovec list, as the kernel would consume it: copied up to `cap`, the rest
 /// missing.
 func copyData(_ tid: pid_t, _ entries: [(base: UInt64, length: UInt64)], cap: Int) -> (data: [UInt8], missing: UInt64) {
+    copyData(RemoteReads(tid: tid), entries, cap: cap)
+}
+
+func copyData(
+    _ reads: RemoteReads, _ entries: [(base: UInt64, length: UInt64)], cap: Int
+) -> (data: [UInt8], missing: UInt64) {
     var data: [UInt8] = []
     var missing: UInt64 = 0
     for entry in entries where entry.length > 0 {
@@ -116,11 +97,24 @@ func copyData(_ tid: pid_t, _ entries: [(base: UInt64, length: UInt64)], cap: In
             continue
         }
         let take = Int(min(entry.length, UInt64(cap - data.count)))
-        let bytes = readRemotePrefix(tid, entry.base, take)
+        let bytes = reads.prefix(entry.base, take)
         data += bytes
         missing = entry.length - UInt64(bytes.count)
     }
     return (data, min(missing, MessageLimits.transfer))
+}
+
+/// The ranges `copyData` reads when every one can be read whole (a guess for `prefetch`).
+func plannedDataReads(_ entries: [(base: UInt64, length: UInt64)], cap: Int) -> [(address: UInt64, length: Int)] {
+    var ranges: [(address: UInt64, length: Int)] = []
+    var count = 0
+    for entry in entries where entry.length > 0 {
+        guard count < cap else { break }
+        let take = Int(min(entry.length, UInt64(cap - count)))
+        ranges.append((entry.base, take))
+        count += take
+    }
+    return ranges
 }
 
 /// The address of connect/bind/sendto: `.failure(EINVAL)` for a length below 0 or above
@@ -138,30 +132,46 @@ func copyMessage(
     _ tid: pid_t, _ pointer: UInt64, _ kind: SocketKind, budget: Int = MessageLimits.callCopy
 ) -> Result<CopiedMessage, Errno32> {
     guard let header = readRemote(tid, pointer, as: msghdr.self) else { return .failure(Errno32(EFAULT)) }
-    let namePointer = UInt64(UInt(bitPattern: header.msg_name))
-    let nameLength = namePointer == 0 ? 0 : Int32(bitPattern: header.msg_namelen)  // ignored without a name
-    let vectorPointer = UInt64(UInt(bitPattern: header.msg_iov))
-    let vectorCount = UInt64(UInt(bitPattern: header.msg_iovlen))
-    let controlPointer = UInt64(UInt(bitPattern: header.msg_control))
-    let controlLength = UInt64(UInt(bitPattern: header.msg_controllen))
-    guard nameLength >= 0 else { return .failure(Errno32(EINVAL)) }
-    var address: [UInt8]? = nil
-    if nameLength != 0 {
-        // The kernel silently caps msg_namelen at sizeof(struct sockaddr_storage).
-        guard let bytes = readRemote(tid, namePointer, min(Int(nameLength), MessageLimits.address)) else {
-            return .failure(Errno32(EFAULT))
-        }
-        address = bytes
+    return copyMessage(RemoteReads(tid: tid), header: header, kind, budget: budget)
+}
+
+/// Where a `struct msghdr` points: its name (capped as the kernel caps `msg_namelen`), its
+/// iovec array and its control data.
+struct MessagePointers {
+    let namePointer: UInt64
+    /// `msg_namelen` as the kernel reads it: ignored without a name.
+    let nameLength: Int32
+    let vectorPointer: UInt64
+    let vectorCount: UInt64
+    let controlPointer: UInt64
+    let controlLength: UInt64
+
+    init(_ header: msghdr) {
+        namePointer = UInt64(UInt(bitPattern: header.msg_name))
+        nameLength = namePointer == 0 ? 0 : Int32(bitPattern: header.msg_namelen)
+        vectorPointer = UInt64(UInt(bitPattern: header.msg_iov))
+        vectorCount = UInt64(UInt(bitPattern: header.msg_iovlen))
+        controlPointer = UInt64(UInt(bitPattern: header.msg_control))
+        controlLength = UInt64(UInt(bitPattern: header.msg_controllen))
     }
-    guard vectorCount <= UInt64(MessageLimits.vectors) else { return .failure(Errno32(EMSGSIZE)) }
-    var entries: [(base: UInt64, length: UInt64)] = []
-    if vectorCount > 0 {
-        // import_iovec reads the entries in order, each refused if negative (EINVAL) or not
-        // readable (EFAULT); then checks every range (EFAULT) and caps the total at
-        // MAX_RW_COUNT. A single entry is capped before its range is checked (import_ubuf),
-        // several after.
+
+    /// The kernel silently caps msg_namelen at sizeof(struct sockaddr_storage).
+    var nameRead: (address: UInt64, length: Int)? {
+        nameLength > 0 ? (namePointer, min(Int(nameLength), MessageLimits.address)) : nil
+    }
+
+    var vectorRead: (address: UInt64, length: Int)? {
+        vectorCount > 0 && vectorCount <= UInt64(MessageLimits.vectors)
+            ? (vectorPointer, Int(vectorCount) * MemoryLayout<iovec>.stride) : nil
+    }
+
+    /// import_iovec: reads the entries in order, each refused if negative (EINVAL) or not
+    /// readable (EFAULT); then checks every range (EFAULT) and caps the total at MAX_RW_COUNT.
+    /// A single entry is capped before its range is checked (import_ubuf), several after.
+    func vectors(_ reads: RemoteReads) -> Result<[(base: UInt64, length: UInt64)], Errno32> {
+        guard let range = vectorRead else { return .success([]) }
         let vectorSize = MemoryLayout<iovec>.stride
-        let vector = readRemotePrefix(tid, vectorPointer, Int(vectorCount) * vectorSize)
+        let vector = reads.prefix(range.address, range.length)
         var raw: [iovec] = []
         for index in 0..<Int(vectorCount) {
             guard (index + 1) * vectorSize <= vector.count else { return .failure(Errno32(EFAULT)) }
@@ -169,6 +179,7 @@ func copyMessage(
             guard entry.iov_len >= 0 else { return .failure(Errno32(EINVAL)) }
             raw.append(entry)
         }
+        var entries: [(base: UInt64, length: UInt64)] = []
         var total: UInt64 = 0
         for entry in raw {
             var length = UInt64(entry.iov_len)
@@ -179,6 +190,26 @@ func copyMessage(
             total += length
             entries.append((base, length))
         }
+        return .success(entries)
+    }
+}
+
+/// Everything a `struct msghdr` already copied points to (see above), read through `reads`.
+func copyMessage(_ reads: RemoteReads, header: msghdr, _ kind: SocketKind, budget: Int) -> Result<CopiedMessage, Errno32> {
+    let pointers = MessagePointers(header)
+    let controlPointer = pointers.controlPointer
+    let controlLength = pointers.controlLength
+    guard pointers.nameLength >= 0 else { return .failure(Errno32(EINVAL)) }
+    var address: [UInt8]? = nil
+    if let name = pointers.nameRead {
+        guard let bytes = reads.exactly(name.address, name.length) else { return .failure(Errno32(EFAULT)) }
+        address = bytes
+    }
+    guard pointers.vectorCount <= UInt64(MessageLimits.vectors) else { return .failure(Errno32(EMSGSIZE)) }
+    let entries: [(base: UInt64, length: UInt64)]
+    switch pointers.vectors(reads) {
+    case .success(let value): entries = value
+    case .failure(let error): return .failure(error)
     }
     // Up to 36 bytes live on the kernel's stack; more come from sock_kmalloc, which refuses
     // anything not below optmem_max.
@@ -187,32 +218,70 @@ func copyMessage(
     }
     var control: [UInt8] = []
     if controlLength > 0 {
-        guard let bytes = readRemote(tid, controlPointer, Int(controlLength)) else { return .failure(Errno32(EFAULT)) }
+        guard let bytes = reads.exactly(controlPointer, Int(controlLength)) else { return .failure(Errno32(EFAULT)) }
         control = bytes
     }
-    let cap = min(kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy, max(0, budget))
-    let (data, missing) = copyData(tid, entries, cap: cap)
+    let (data, missing) = copyData(reads, entries, cap: dataCap(kind, budget: budget))
     return .success(CopiedMessage(address: address, data: data, missing: missing, control: control))
+}
+
+/// What is copied of one message's data: what its socket can send at most, and no more than is
+/// left of the call's budget.
+func dataCap(_ kind: SocketKind, budget: Int) -> Int {
+    min(kind.udpFamily != nil ? MessageLimits.datagramCopy : MessageLimits.streamCopy, max(0, budget))
 }
 
 /// The entries of `sendmmsg(fd, vector, count, flags)`: `struct mmsghdr` each, read until
 /// the first that cannot be (the kernel stops there and reports its error only if nothing was
-/// sent). `msg_len` is written back at each entry's own address.
+/// sent). `msg_len` is written back at each entry's own address. The headers come in one read
+/// (one system call for a batch, not one per entry); an entry that read did not reach whole is
+/// read on its own, which fails as the kernel's read of it would.
 func copyMessages(
     _ tid: pid_t, _ vector: UInt64, _ count: UInt64, _ kind: SocketKind
 ) -> Result<[CopiedMessage], Errno32> {
     let entries = min(Int(count & 0xffff_ffff), MessageLimits.vectors)  // unsigned int vlen, capped
-    let stride = UInt64(MemoryLayout<clandlock_mmsghdr>.stride)
+    let stride = MemoryLayout<clandlock_mmsghdr>.stride
     let lengthOffset = UInt64(MemoryLayout<clandlock_mmsghdr>.offset(of: \clandlock_mmsghdr.msg_len)!)
+    let (_, arrayOverflows) = vector.addingReportingOverflow(UInt64(entries * stride))
+    let headerBytes = arrayOverflows ? [] : readRemotePrefix(tid, vector, entries * stride)
+    let headers = (0..<headerBytes.count / stride).map { index in
+        headerBytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * stride, as: clandlock_mmsghdr.self) }
+    }
+    // What the entries point to, fetched ahead: their names and iovec arrays in one system
+    // call, then the data those iovecs describe in another (planned as if every read succeeds:
+    // a range the plan missed is read when the copy asks for it).
+    var reads = RemoteReads(tid: tid)
+    let pointers = headers.map { MessagePointers($0.msg_hdr) }
+    reads.prefetch(pointers.flatMap { [$0.nameRead, $0.vectorRead].compactMap { $0 } })
+    var dataReads: [(address: UInt64, length: Int)] = []
+    var planned = 0
+    for message in pointers {
+        guard case .success(let entries) = message.vectors(reads) else { break }
+        let ranges = plannedDataReads(entries, cap: dataCap(kind, budget: MessageLimits.callCopy - planned))
+        dataReads += ranges
+        planned += ranges.reduce(0) { $0 + $1.length }
+    }
+    reads.prefetch(dataReads)
     var messages: [CopiedMessage] = []
     var copied = 0
     for index in 0..<entries {
-        let (entry, overflow) = vector.addingReportingOverflow(UInt64(index) &* stride)
-        let result: Result<CopiedMessage, Errno32> =
-            overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind, budget: MessageLimits.callCopy - copied)
+        let (entry, overflow) = vector.addingReportingOverflow(UInt64(index) &* UInt64(stride))
+        let budget = MessageLimits.callCopy - copied
+        var result: Result<CopiedMessage, Errno32>
+        var originalLength: UInt32 = 0
+        if index < headers.count {
+            originalLength = headers[index].msg_len
+            result = copyMessage(reads, header: headers[index].msg_hdr, kind, budget: budget)
+        } else {
+            result = overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind, budget: budget)
+            if case .success = result, let length = readRemote(tid, entry &+ lengthOffset, as: UInt32.self) {
+                originalLength = length
+            }
+        }
         switch result {
         case .success(var message):
             message.lengthAddress = entry &+ lengthOffset
+            message.originalLength = originalLength
             copied += message.data.count
             messages.append(message)
         case .failure(let error):

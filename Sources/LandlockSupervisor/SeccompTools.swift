@@ -53,10 +53,24 @@ package enum SeccompTools {
         if name != nil {
             program.append(clandlock_sock_filter(code: SeccompFilter.returnConstant, jt: 0, jf: 0, k: SeccompFilter.allow))
         }
+        return install(program, flags: listener ? CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER : 0)
+    }
+
+    /// Sets no_new_privs and installs on the calling thread the supervisor's own filter
+    /// (`SeccompFilter.program`, MPTCP and SCTP refused) with a new listener, as a supervised
+    /// program gets it: the listener (with `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` where the kernel
+    /// has it), or -1 with errno set. With ``continueEverything(_:)`` it measures what the
+    /// supervisor's traps cost when nothing is checked: the floor of any trap of that filter.
+    package static func installSupervisorFilter() -> Int32 {
+        guard let program = SeccompFilter.program(refusingProtocols: true) else { errno = ENOSYS; return -1 }
+        return install(program, flags: CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER | CLANDLOCK_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+    }
+
+    /// no_new_privs, then `program` with `flags`; a new listener gets the sync wake-up flag.
+    private static func install(_ program: [clandlock_sock_filter], flags: UInt32) -> Int32 {
         guard clandlock_set_no_new_privs() == 0 else { return -1 }
-        let flags: UInt32 = listener ? CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER : 0
         let fd = program.withUnsafeBufferPointer { clandlock_seccomp_install(flags, $0.baseAddress!, UInt16($0.count)) }
-        if fd > 0 && listener {
+        if fd > 0 && flags & CLANDLOCK_SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
             _ = clandlock_ioctl_value(
                 fd, clandlock_seccomp_ioctl_notif_set_flags, UInt(CLANDLOCK_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP))
         }

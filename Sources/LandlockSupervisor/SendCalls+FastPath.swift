@@ -59,8 +59,12 @@ extension Supervisor {
             (message.data, message.missing) = copyData(tid, [(a1, a2)], cap: MessageLimits.datagramCopy)
             guard isValid(raw.id) else { return true }
         }
-        let outcome = udpLock.withLock { _ -> Outcome in
-            decideAndSend(message, family: nil, socket: duplicate, context: context, flags: flags | msgDontWait) {
+        let outcome = udpLock.withLock { connects -> Outcome in
+            var bound = BoundSince()
+            return decideAndSend(
+                message, family: nil, socket: duplicate, context: context, flags: flags | msgDontWait, bound: &bound,
+                connects: connects
+            ) {
                 sendMessage(duplicate, message, control: [], flags: flags | msgDontWait)
             }
         }

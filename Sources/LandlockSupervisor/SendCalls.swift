@@ -79,22 +79,24 @@ extension Supervisor {
         _ kind: SocketKind, flags: Int32, blocking: Bool, mayBlock: Bool
     ) {
         let n = call.notification
-        var sentCount = sent
         var lastValue: Int64 = 0
+        var bound = BoundSince()
+        var lengths = single ? nil : LengthWriteBack(messages[start...], tid: n.tid, counted: sent)
         for index in start..<messages.count {
             var outcome: Outcome
             var restartVerified = false
             var deadline: Int64? = nil
             var processSignalSlices = 0
             while true {
-                outcome = sendOne(messages[index], call, kind, flags: flags | msgDontWait)
+                outcome = sendOne(messages[index], call, kind, flags: flags | msgDontWait, bound: &bound)
                 guard outcome == .error(EAGAIN), blocking else { break }
                 guard mayBlock else {
                     // Finish off the notification loop; the monitor goes on with others. The
                     // monitor opens the thread's status file first (only it reaches /proc).
                     call.openStatus()
                     guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
-                    let sentSoFar = sentCount
+                    if lengths?.settle() == false { return reply(n.id, lengths!.batchResult(ending: nil)) }
+                    let sentSoFar = lengths?.counted ?? 0
                     call.context.domain.run({ [self] in
                         transmit(messages, from: index, sent: sentSoFar, single: single, call, kind, flags: flags,
                                  blocking: blocking, mayBlock: true)
@@ -129,35 +131,37 @@ extension Supervisor {
             switch outcome {
             case .value(let value):
                 lastValue = value
-                if !single {
+                if var batch = lengths {
                     // __sys_sendmmsg: msg_len is written back, or the batch ends with EFAULT
                     // (reported if nothing was counted yet); a message not sent whole ends it.
-                    let written = withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) {
-                        writeRemote(n.tid, messages[index].lengthAddress, Array($0))
-                    }
-                    guard written else { return reply(n.id, sentCount == 0 ? .error(EFAULT) : .value(Int64(sentCount))) }
-                    sentCount += 1
+                    let counted = batch.count(index, length: value)
+                    lengths = batch
+                    guard counted else { return reply(n.id, batch.batchResult(ending: nil)) }
                     // MSG_PROBE sends without consuming the data: there is always some left.
                     let probe: Int32 = 0x10
                     let probing = flags & probe != 0 && kind.udpFamily != nil && messages[index].length > 0
                     if UInt64(value) < messages[index].length || probing {
-                        return reply(n.id, .value(Int64(sentCount)))
+                        return reply(n.id, batch.batchResult(ending: nil))
                     }
                 }
             case .error(let error):
                 if error == EPIPE && flags & msgNoSignal == 0 {
                     _ = clandlock_pidfd_send_signal(call.pidfd, SIGPIPE)  // The kernel signals the sender.
                 }
-                if single || sentCount == 0 { return reply(n.id, .error(error), restartVerified: restartVerified) }
-                return reply(n.id, .value(Int64(sentCount)))
+                guard var batch = lengths else { return reply(n.id, .error(error), restartVerified: restartVerified) }
+                let result = batch.batchResult(ending: error)
+                return reply(n.id, result, restartVerified: restartVerified && result == .error(error))
             }
         }
-        reply(n.id, .value(single ? lastValue : Int64(sentCount)))
+        guard var batch = lengths else { return reply(n.id, .value(lastValue)) }
+        reply(n.id, batch.batchResult(ending: nil))
     }
 
     /// One message: on a UDP socket the decision and the send under the UDP lock, on another
     /// socket the send alone (the kernel checks it in the executor's domain).
-    private func sendOne(_ message: CopiedMessage, _ call: Call, _ kind: SocketKind, flags: Int32) -> Outcome {
+    private func sendOne(
+        _ message: CopiedMessage, _ call: Call, _ kind: SocketKind, flags: Int32, bound: inout BoundSince
+    ) -> Outcome {
         let perform = { [self] () -> Outcome in
             guard kind.domain == AF_UNIX, !message.control.isEmpty else {
                 return sendResolving(message, call, kind, control: message.control, flags: flags)
@@ -172,8 +176,10 @@ extension Supervisor {
             return sendResolving(message, call, kind, control: control, flags: flags)
         }
         if let family = kind.udpFamily {
-            return udpLock.withLock { _ in
-                decideAndSend(message, family: family, socket: call.socket, context: call.context, flags: flags, perform: perform)
+            return udpLock.withLock { connects in
+                decideAndSend(
+                    message, family: family, socket: call.socket, context: call.context, flags: flags, bound: &bound,
+                    connects: connects, perform: perform)
             }
         }
         return perform()
@@ -200,13 +206,16 @@ extension Supervisor {
         }
     }
 
-    /// The UDP decision for one message on `socket` (the UDP lock held), then `perform`.
+    /// The UDP decision for one message on `socket` (the UDP lock held, `connects` its count),
+    /// then `perform`. The socket's bound state is read unless `bound` says a send of ours bound
+    /// it since the last UDP connect.
     func decideAndSend(
         _ message: CopiedMessage, family knownFamily: UDPSocketFamily?, socket: Int32, context: CallContext, flags: Int32,
-        perform: () -> Outcome
+        bound: inout BoundSince, connects: UInt64, perform: () -> Outcome
     ) -> Outcome {
         let operation = UDPOperation.send(hasAddress: message.address != nil)
-        let local = SocketKind.localState(of: socket)
+        let local = bound.connects == connects && knownFamily != nil
+            ? (family: knownFamily, isBound: true) : SocketKind.localState(of: socket)
         guard let family = local.family ?? knownFamily else { return .error(EACCES) }  // Cannot decide: refuse.
         let decision = UDPDecision.check(
             operation, family: family, address: message.address ?? [], isBound: local.isBound, policy: context.policy)
@@ -214,7 +223,10 @@ extension Supervisor {
             report(decision, operation: operation, context)
             return .error(error)
         }
-        return perform()
+        let outcome = perform()
+        // A datagram sent: the socket is bound (automatically if it was not).
+        if case .value = outcome { bound.connects = connects }
+        return outcome
     }
 
     /// The message as the program passed it: its copied data, then its missing bytes as

@@ -24,8 +24,11 @@ final class Supervisor: @unchecked Sendable {
     /// Runs work in the program's Landlock domain (see `DomainThread`).
     let domain: DomainThread
     /// Serializes UDP decisions and the calls that follow, so that a bound/unbound state read
-    /// for the autobind check still holds when the call runs.
-    let udpLock = Mutex(())
+    /// for the autobind check still holds when the call runs. It holds the number of connects
+    /// performed on UDP sockets, the one call of the program's that can unbind one (a
+    /// disconnect drops an automatic bind): a socket a send of ours bound stays bound while
+    /// that number is unchanged, so a batch reads its bound state once (`BoundSince`).
+    let udpLock = Mutex<UInt64>(0)
     let numbers = SyscallNumbers()
     let supportsThreadPidfd: Bool
     /// The process the supervisor runs in: where the sandbox's parent chains end, and the pid
