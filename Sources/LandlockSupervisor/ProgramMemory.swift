@@ -256,6 +256,8 @@ func copyMessages(
     var dataReads: [(address: UInt64, length: Int)] = []
     var planned = 0
     for message in pointers {
+        // Only from what was fetched: an iovec array left out is read when the copy gets to it.
+        if let vector = message.vectorRead, reads.fetchedBytes(vector.address, vector.length) == nil { break }
         guard case .success(let entries) = message.vectors(reads) else { break }
         let ranges = plannedDataReads(entries, cap: dataCap(kind, budget: MessageLimits.callCopy - planned))
         dataReads += ranges
