@@ -85,18 +85,6 @@ long clandlock_read_scatter(pid_t pid, const uint64_t *remotes, const uint64_t *
     return (long)done;
 }
 
-long clandlock_write_words(pid_t pid, const uint64_t *remotes, const uint32_t *values, size_t count) {
-    enum { maximum = 1024 };
-    if (count > maximum) count = maximum;
-    struct iovec local = {.iov_base = (void *)values, .iov_len = count * sizeof(uint32_t)};
-    struct iovec remote[maximum];
-    for (size_t index = 0; index < count; index++) {
-        remote[index].iov_base = (void *)(uintptr_t)remotes[index];
-        remote[index].iov_len = sizeof(uint32_t);
-    }
-    return (long)process_vm_writev(pid, &local, 1, remote, (unsigned long)count, 0);
-}
-
 int clandlock_block_all_signals(void) {
     sigset_t all;
     sigfillset(&all);

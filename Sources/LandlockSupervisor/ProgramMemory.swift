@@ -55,9 +55,6 @@ struct CopiedMessage {
     var control: [UInt8] = []
     /// Where to write `msg_len` back (sendmmsg), or 0.
     var lengthAddress: UInt64 = 0
-    /// The `msg_len` the program left there (sendmmsg): written back unchanged to learn, before
-    /// sending, whether the field can be written (the kernel stops where it cannot).
-    var originalLength: UInt32 = 0
 
     var length: UInt64 { UInt64(data.count) + missing }
 }
@@ -255,7 +252,7 @@ func copyMessages(
     reads.prefetch(pointers.flatMap { [$0.nameRead, $0.vectorRead].compactMap { $0 } })
     var dataReads: [(address: UInt64, length: Int)] = []
     var planned = 0
-    for message in pointers {
+    for message in pointers where dataReads.count < RemoteReads.rangeLimit {
         // Only from what was fetched: an iovec array left out is read when the copy gets to it.
         if let vector = message.vectorRead, reads.fetchedBytes(vector.address, vector.length) == nil { break }
         guard case .success(let entries) = message.vectors(reads) else { break }
@@ -269,21 +266,13 @@ func copyMessages(
     for index in 0..<entries {
         let (entry, overflow) = vector.addingReportingOverflow(UInt64(index) &* UInt64(stride))
         let budget = MessageLimits.callCopy - copied
-        var result: Result<CopiedMessage, Errno32>
-        var originalLength: UInt32 = 0
-        if index < headers.count {
-            originalLength = headers[index].msg_len
-            result = copyMessage(reads, header: headers[index].msg_hdr, kind, budget: budget)
-        } else {
-            result = overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind, budget: budget)
-            if case .success = result, let length = readRemote(tid, entry &+ lengthOffset, as: UInt32.self) {
-                originalLength = length
-            }
-        }
+        let result: Result<CopiedMessage, Errno32> =
+            index < headers.count
+            ? copyMessage(reads, header: headers[index].msg_hdr, kind, budget: budget)
+            : overflow ? .failure(Errno32(EFAULT)) : copyMessage(tid, entry, kind, budget: budget)
         switch result {
         case .success(var message):
             message.lengthAddress = entry &+ lengthOffset
-            message.originalLength = originalLength
             copied += message.data.count
             messages.append(message)
         case .failure(let error):

@@ -50,15 +50,20 @@ struct RemoteReads {
 
     init(tid: pid_t) { self.tid = tid }
 
+    /// How many ranges one prefetch takes at most: what it keeps per range (its place in the
+    /// copy) must stay small next to the bytes copied, whatever the program describes (1,024
+    /// entries of 1,024 one-byte iovecs are a million ranges). The rest are read when asked for.
+    static let rangeLimit = 4096
+
     /// Fetches these ranges now, in one system call; a range the call does not reach whole is
-    /// read when it is asked for. Stops adding ranges past `limit` bytes in all.
+    /// read when it is asked for. Stops adding ranges past `limit` bytes or `rangeLimit` ranges.
     mutating func prefetch(_ ranges: [(address: UInt64, length: Int)], limit: Int = MessageLimits.callCopy) {
         var addresses: [UInt64] = []
         var lengths: [UInt64] = []
         var total = 0
         for range in ranges where range.length > 0 && range.address != 0 && isUserRange(range.address, UInt64(range.length)) {
             if let known = fetched[range.address], known.length >= range.length { continue }
-            guard total + range.length <= limit else { break }
+            guard total + range.length <= limit, addresses.count < Self.rangeLimit else { break }
             addresses.append(range.address)
             lengths.append(UInt64(range.length))
             total += range.length
@@ -96,17 +101,4 @@ struct RemoteReads {
         if length > 0, address != 0, let bytes = fetchedBytes(address, length) { return bytes }
         return readRemotePrefix(tid, address, length)
     }
-}
-
-/// Writes `values` at the program's `addresses` (4 bytes each) in one system call; returns how
-/// many were written, in order (a write stops at the first field it cannot reach).
-func writeRemoteWords(_ tid: pid_t, _ addresses: [UInt64], _ values: [UInt32]) -> Int {
-    precondition(addresses.count == values.count)
-    guard !addresses.isEmpty else { return 0 }
-    let written = addresses.withUnsafeBufferPointer { remote in
-        values.withUnsafeBufferPointer { local in
-            clandlock_write_words(tid, remote.baseAddress!, local.baseAddress!, addresses.count)
-        }
-    }
-    return written < 0 ? 0 : written / 4
 }

@@ -79,9 +79,9 @@ extension Supervisor {
         _ kind: SocketKind, flags: Int32, blocking: Bool, mayBlock: Bool
     ) {
         let n = call.notification
+        var sentCount = sent
         var lastValue: Int64 = 0
         var bound = BoundSince()
-        var lengths = single ? nil : LengthWriteBack(messages[start...], tid: n.tid, counted: sent)
         for index in start..<messages.count {
             var outcome: Outcome
             var restartVerified = false
@@ -95,8 +95,7 @@ extension Supervisor {
                     // monitor opens the thread's status file first (only it reaches /proc).
                     call.openStatus()
                     guard isValid(n.id) else { return }  // The thread id was the caller's when opened.
-                    if lengths?.settle() == false { return reply(n.id, lengths!.batchResult(ending: nil)) }
-                    let sentSoFar = lengths?.counted ?? 0
+                    let sentSoFar = sentCount
                     call.context.domain.run({ [self] in
                         transmit(messages, from: index, sent: sentSoFar, single: single, call, kind, flags: flags,
                                  blocking: blocking, mayBlock: true)
@@ -131,30 +130,31 @@ extension Supervisor {
             switch outcome {
             case .value(let value):
                 lastValue = value
-                if var batch = lengths {
-                    // __sys_sendmmsg: msg_len is written back, or the batch ends with EFAULT
-                    // (reported if nothing was counted yet); a message not sent whole ends it.
-                    let counted = batch.count(index, length: value)
-                    lengths = batch
-                    guard counted else { return reply(n.id, batch.batchResult(ending: nil)) }
+                if !single {
+                    // __sys_sendmmsg: msg_len is written back right after the send (another
+                    // thread may change what can be written meanwhile), or the batch ends with
+                    // EFAULT (reported if nothing was counted yet); a message not sent whole ends it.
+                    let written = withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) {
+                        writeRemote(n.tid, messages[index].lengthAddress, Array($0))
+                    }
+                    guard written else { return reply(n.id, sentCount == 0 ? .error(EFAULT) : .value(Int64(sentCount))) }
+                    sentCount += 1
                     // MSG_PROBE sends without consuming the data: there is always some left.
                     let probe: Int32 = 0x10
                     let probing = flags & probe != 0 && kind.udpFamily != nil && messages[index].length > 0
                     if UInt64(value) < messages[index].length || probing {
-                        return reply(n.id, batch.batchResult(ending: nil))
+                        return reply(n.id, .value(Int64(sentCount)))
                     }
                 }
             case .error(let error):
                 if error == EPIPE && flags & msgNoSignal == 0 {
                     _ = clandlock_pidfd_send_signal(call.pidfd, SIGPIPE)  // The kernel signals the sender.
                 }
-                guard var batch = lengths else { return reply(n.id, .error(error), restartVerified: restartVerified) }
-                let result = batch.batchResult(ending: error)
-                return reply(n.id, result, restartVerified: restartVerified && result == .error(error))
+                if single || sentCount == 0 { return reply(n.id, .error(error), restartVerified: restartVerified) }
+                return reply(n.id, .value(Int64(sentCount)))
             }
         }
-        guard var batch = lengths else { return reply(n.id, .value(lastValue)) }
-        reply(n.id, batch.batchResult(ending: nil))
+        reply(n.id, .value(single ? lastValue : Int64(sentCount)))
     }
 
     /// One message: on a UDP socket the decision and the send under the UDP lock, on another
@@ -277,4 +277,10 @@ extension Supervisor {
         let milliseconds = Int64(value.tv_sec) * 1000 + Int64(value.tv_usec) / 1000
         return milliseconds == 0 ? nil : milliseconds
     }
+}
+
+/// A UDP socket a send of ours bound, with the number of UDP connects at that moment (see
+/// `Supervisor.udpLock`); `nil` until then.
+struct BoundSince {
+    var connects: UInt64? = nil
 }

@@ -76,9 +76,6 @@ long clandlock_read_memory_prefix(pid_t pid, uint64_t remote, void *_Nonnull loc
 long clandlock_read_scatter(pid_t pid, const uint64_t *_Nonnull remotes, const uint64_t *_Nonnull lengths, size_t count,
                             void *_Nonnull local);
 long clandlock_write_memory(pid_t pid, uint64_t remote, const void *_Nonnull local, size_t length);
-/// process_vm_writev of `count` 4-byte `values`, each to its own remote address (`count` at
-/// most 1024, IOV_MAX): bytes written, stopping at the first address it cannot write.
-long clandlock_write_words(pid_t pid, const uint64_t *_Nonnull remotes, const uint32_t *_Nonnull values, size_t count);
 /// pthread_sigmask(SIG_BLOCK, all) for the calling thread, so the supervisor's threads never
 /// run the host program's signal handlers.
 int clandlock_block_all_signals(void);
