@@ -78,7 +78,7 @@ struct Driver {
         printLine(
             "- method: \(roundCount) rounds; each round runs every variant of a row back to back "
                 + "(the order rotates each round); workloads loop for \(format(runSeconds, 2)) s per run"
-                + (guest ? "" : ", start-up rows time \(spawnIterations) spawns per run (median per run)")
+                + (guest ? "" : ", start-up rows time \(spawnIterations) spawns of each variant per round, the variants spawned in turn (median per round)")
                 + "; cells are medians over rounds; ratios are medians of the per-round ratios")
         printLine("")
     }
@@ -157,19 +157,8 @@ struct Driver {
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
-    /// Median milliseconds of `spawnIterations` calls of `body`.
-    func spawnMedian(_ body: () -> Void) -> Double {
-        var samples: [Double] = []
-        for _ in 0..<spawnIterations {
-            let before = MonotonicClock.nanoseconds
-            body()
-            samples.append(Double(MonotonicClock.nanoseconds - before) / 1e6)
-        }
-        return median(samples)
-    }
-
-    /// One row: native and sandboxed (and the Swift floor, when given) back to back each round,
-    /// the order rotating. `goal` is in milliseconds over native, `goalOverFloor` over the floor.
+    /// One row: native and sandboxed (and the Swift floor, when given) spawned in turn, spawn by
+    /// spawn, the order rotating. `goal` is in milliseconds over native, `goalOverFloor` over the floor.
     func startupRow(
         _ name: String, goal: Double? = nil, goalOverFloor: Double? = nil, native: @escaping () -> Void,
         floor: (() -> Void)? = nil, sandboxed: @escaping () -> Void
@@ -180,10 +169,19 @@ struct Driver {
         for _ in 0..<3 { for variant in variants { variant() } }
         var runs = Array(repeating: [Double](), count: variants.count)
         for round in 0..<roundCount {
-            for step in 0..<variants.count {
-                let index = (round + step) % variants.count
-                runs[index].append(spawnMedian(variants[index]))
+            // Spawn by spawn, the variants in turn (the order rotating), so that a slow spell of
+            // this shared machine falls on every variant alike: timing a block of spawns of
+            // one variant, then the next, let such spells move a difference by 0.3 ms.
+            var samples = Array(repeating: [Double](), count: variants.count)
+            for iteration in 0..<spawnIterations {
+                for step in 0..<variants.count {
+                    let index = (round + iteration + step) % variants.count
+                    let before = MonotonicClock.nanoseconds
+                    variants[index]()
+                    samples[index].append(Double(MonotonicClock.nanoseconds - before) / 1e6)
+                }
             }
+            for index in variants.indices { runs[index].append(median(samples[index])) }
         }
         let (nativeRuns, sandboxRuns) = (runs[0], runs[1])
         let added = median(zip(sandboxRuns, nativeRuns).map { $0 - $1 })
