@@ -194,8 +194,6 @@ struct MessagePointers {
 /// Everything a `struct msghdr` already copied points to (see above), read through `reads`.
 func copyMessage(_ reads: RemoteReads, header: msghdr, _ kind: SocketKind, budget: Int) -> Result<CopiedMessage, Errno32> {
     let pointers = MessagePointers(header)
-    let controlPointer = pointers.controlPointer
-    let controlLength = pointers.controlLength
     guard pointers.nameLength >= 0 else { return .failure(Errno32(EINVAL)) }
     var address: [UInt8]? = nil
     if let name = pointers.nameRead {
@@ -210,12 +208,13 @@ func copyMessage(_ reads: RemoteReads, header: msghdr, _ kind: SocketKind, budge
     }
     // Up to 36 bytes live on the kernel's stack; more come from sock_kmalloc, which refuses
     // anything not below optmem_max.
+    let controlLength = pointers.controlLength
     guard controlLength <= UInt64(Int32.max), controlLength <= 36 || controlLength < MessageLimits.controlMaximum else {
         return .failure(Errno32(ENOBUFS))
     }
     var control: [UInt8] = []
     if controlLength > 0 {
-        guard let bytes = reads.exactly(controlPointer, Int(controlLength)) else { return .failure(Errno32(EFAULT)) }
+        guard let bytes = reads.exactly(pointers.controlPointer, Int(controlLength)) else { return .failure(Errno32(EFAULT)) }
         control = bytes
     }
     let (data, missing) = copyData(reads, entries, cap: dataCap(kind, budget: budget))

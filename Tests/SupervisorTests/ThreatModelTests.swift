@@ -114,6 +114,18 @@ struct ThreatModelTests {
         #expect(status == .exited(EACCES))
     }
 
+    /// Attack: a root program becomes nobody keeping CAP_NET_BIND_SERVICE, binds port 53 (the
+    /// supervisor now remembers the thread with that capability), then execve's itself, from
+    /// that thread or from another (which takes the first one's id), dropping the capability,
+    /// and binds port 53 again. The supervisor forgets the process's threads when one calls
+    /// execve (the call is notified for that): EACCES, as in the kernel.
+    @Test(arguments: [[String](), ["thread"]])
+    func aCapabilityLostAtExecveIsNotLentByTheSupervisor(from: [String]) throws {
+        #expect(runNatively(["bindexec", "53"] + from).status == EACCES)
+        let (status, _) = try runAttack(["bindexec", "53"] + from, try udpRuleset(bind: [53]))
+        #expect(status == .exited(EACCES))
+    }
+
     /// Attack: a root program drops to nobody, then sends an allowed datagram with an SO_MARK
     /// control message (needs CAP_NET_RAW or CAP_NET_ADMIN).
     @Test func finding2_aProgramThatDroppedToNobodyCannotSetSOMark() throws {
